@@ -1,0 +1,142 @@
+/**
+ * The one configuration module. Every setting of every process (API, consumers, stack manager,
+ * scripts) is read here, once, from an `env` argument, through a zod schema. A bad value stops
+ * start-up with a message that names the variable. Nothing else in the project reads
+ * `process.env`; entry points call `loadConfig(process.env)` and pass the result down.
+ *
+ * Every variable is documented in README.md (section "Configuration"); a unit test checks that
+ * the README lists each key of `ENV_DEFAULTS`.
+ */
+import { z } from 'zod';
+import { AppError } from './errors.ts';
+
+/** Native stack ports. compose.yaml publishes the same ones (checked by test/unit/compose). */
+export const STACK_DEFAULTS = {
+  KAFKA_PORT: 19092,
+  KAFKA_CONTROLLER_PORT: 19093,
+  PG_PORT: 15432,
+  CLICKHOUSE_HTTP_PORT: 18123,
+  CLICKHOUSE_TCP_PORT: 19000,
+} as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const port = int(1, 65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z
+  .object({
+    // --- deployment mode and logs
+    APP_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Share of successful requests that get an access-log line (errors are always logged). */
+    ACCESS_LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),
+
+    // --- native stack (stack/cli.ts); compose.yaml uses the same ports
+    STACK_DIR: z.string().min(1).default('.stack'),
+    KAFKA_PORT: port.default(STACK_DEFAULTS.KAFKA_PORT),
+    KAFKA_CONTROLLER_PORT: port.default(STACK_DEFAULTS.KAFKA_CONTROLLER_PORT),
+    KAFKA_HEAP: z.string().regex(/^\d+[mg]$/i, 'a JVM heap size such as 512m').default('512m'),
+    PG_PORT: port.default(STACK_DEFAULTS.PG_PORT),
+    CLICKHOUSE_HTTP_PORT: port.default(STACK_DEFAULTS.CLICKHOUSE_HTTP_PORT),
+    CLICKHOUSE_TCP_PORT: port.default(STACK_DEFAULTS.CLICKHOUSE_TCP_PORT),
+    STACK_START_TIMEOUT_MS: int(1_000, 600_000).default(90_000),
+
+    // --- Kafka (defaults point at the native stack)
+    KAFKA_BROKERS: z.string().min(1).optional(),
+    KAFKA_CLIENT_ID: z.string().min(1).default('session-pipeline'),
+    KAFKA_TOPIC: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name (letters, digits, . _ -)')
+      .default('session-completed'),
+    KAFKA_TOPIC_PARTITIONS: int(1, 1024).default(6),
+    KAFKA_DLQ_TOPIC: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name (letters, digits, . _ -)')
+      .optional(),
+    KAFKA_TOPIC_RETENTION_MS: z.coerce.number().int().min(-1).default(7 * 24 * 3600 * 1000),
+
+    // --- Postgres and ClickHouse (defaults point at the native stack)
+    DATABASE_URL: z.url().optional(),
+    PG_POOL_MAX: int(1, 200).default(10),
+    CLICKHOUSE_URL: z.url().optional(),
+    CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('sessions'),
+    CLICKHOUSE_USER: z.string().default('default'),
+    CLICKHOUSE_PASSWORD: z.string().default(''),
+
+    // --- HTTP API
+    HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+    HTTP_PORT: port.default(3000),
+    API_WORKERS: int(1, 64).default(1),
+    BODY_LIMIT_BYTES: int(256, 10 * 1024 * 1024).default(16 * 1024),
+    /** How far in the future completedAt may be, to allow for client clock skew. */
+    MAX_CLOCK_SKEW_MS: int(0, 24 * 3600 * 1000).default(5 * 60 * 1000),
+    SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
+
+    // --- Group-commit producer
+    PRODUCER_LINGER_MS: int(0, 1_000).default(2),
+    PRODUCER_MAX_BATCH_EVENTS: int(1, 100_000).default(2_000),
+    PRODUCER_MAX_IN_FLIGHT_BATCHES: int(1, 16).default(2),
+    PRODUCER_BUFFER_MAX_EVENTS: int(1, 10_000_000).default(50_000),
+    PRODUCER_BUFFER_MAX_BYTES: int(1024, 2 ** 31).default(32 * 1024 * 1024),
+    PRODUCER_ACK_TIMEOUT_MS: int(50, 120_000).default(2_000),
+    /** Seconds advertised in Retry-After when the write path sheds load. */
+    RETRY_AFTER_SECONDS: int(1, 3_600).default(1),
+
+    // --- Consumers
+    PG_CONSUMER_GROUP: z.string().min(1).default('session-completed.postgres'),
+    PG_BATCH_MAX_EVENTS: int(1, 1_000_000).default(5_000),
+    PG_BATCH_MAX_WAIT_MS: int(1, 60_000).default(200),
+    PG_CONSUMER_METRICS_PORT: port.default(9464),
+    CH_CONSUMER_GROUP: z.string().min(1).default('session-completed.clickhouse'),
+    CH_BATCH_MAX_EVENTS: int(1, 1_000_000).default(10_000),
+    CH_BATCH_MAX_WAIT_MS: int(1, 60_000).default(1_000),
+    CH_CONSUMER_METRICS_PORT: port.default(9465),
+    CONSUMER_RETRY_MAX_BACKOFF_MS: int(10, 600_000).default(10_000),
+
+    // --- Development switches
+    PG_LOG_MIN_DURATION_MS: int(-1, 3_600_000).default(250),
+    AUTO_INSTALL: bool.default(true),
+  })
+  .transform((c) => ({
+    ...c,
+    KAFKA_BROKERS: (c.KAFKA_BROKERS ?? `127.0.0.1:${c.KAFKA_PORT}`)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    KAFKA_DLQ_TOPIC: c.KAFKA_DLQ_TOPIC ?? `${c.KAFKA_TOPIC}.dlq`,
+    DATABASE_URL: c.DATABASE_URL ?? `postgres://sessions:sessions@127.0.0.1:${c.PG_PORT}/sessions`,
+    CLICKHOUSE_URL: c.CLICKHOUSE_URL ?? `http://127.0.0.1:${c.CLICKHOUSE_HTTP_PORT}`,
+  }));
+
+export type Config = Readonly<z.output<typeof schema>>;
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The variables this module reads: the README documents each one. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(
+  (schema as unknown as { in: { shape: Record<string, unknown> } }).in.shape,
+);
+
+/**
+ * Parses the configuration from `env`. Empty strings count as unset, so `FOO= cmd` falls back
+ * to the default instead of failing on "".
+ */
+export function loadConfig(env: Env): Config {
+  const input: Record<string, string> = {};
+  for (const key of CONFIG_KEYS) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(config)';
+      return `  ${name}=${JSON.stringify(input[name] ?? '')}: ${issue.message}`;
+    });
+    throw new AppError('CONFIG_INVALID', `Invalid configuration:\n${lines.join('\n')}`, {
+      details: { variables: parsed.error.issues.map((i) => i.path.join('.')) },
+    });
+  }
+  return Object.freeze(parsed.data);
+}
