@@ -1,0 +1,74 @@
+/**
+ * The public shape of every consumer process (PostgreSQL read model, ClickHouse analytics, ...).
+ * A consumer is: a Kafka consumer group on the SessionCompleted topic, a decode step that
+ * dead-letters what does not decode, a batcher, and a `BatchSink` that writes a batch
+ * idempotently. The run loop alone decides commits, retries and dead letters.
+ */
+import type { Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { Config } from '../../src/config.ts';
+import type { SessionCompleted } from '../../src/events/session-completed.ts';
+import type { Logger } from '../../src/observability/logger.ts';
+
+export type { SessionCompleted };
+
+/** Where a consumer writes its batches. The only thing a new consumer has to provide. */
+export interface BatchSink {
+  readonly name: string;
+  /**
+   * Writes the batch idempotently (a redelivered or replayed event changes nothing). Throw to
+   * have the runtime retry the same batch with backoff; nothing is committed until it succeeds.
+   * Events arrive in partition order; the same session may appear more than once.
+   */
+  write(events: readonly SessionCompleted[]): Promise<void>;
+  /** Optional readiness probe (e.g. `SELECT 1`): throw or reject when the store is unreachable. */
+  ping?(): Promise<void>;
+}
+
+export interface ConsumerOptions {
+  kafka: Kafka;
+  topic: string;
+  dlqTopic: string;
+  groupId: string;
+  sink: BatchSink;
+  /** Flush when this many messages are buffered... */
+  batchMaxEvents: number;
+  /** ...or when the oldest buffered message has waited this long. */
+  batchMaxWaitMs: number;
+  /** Cap of the exponential backoff between retries of a failed write. */
+  retryMaxBackoffMs: number;
+  logger: Logger;
+  registry: Registry;
+  /** Start from the earliest offset when the group has no committed offset (default false). */
+  fromBeginning?: boolean;
+  /** First retry delay (default 100 ms); doubles per attempt up to retryMaxBackoffMs. */
+  retryBaseBackoffMs?: number;
+  /** Labels every metric of this consumer (default: the sink name). Lets tests run several per registry. */
+  metricsLabel?: string;
+  /** Injected clock (ms since epoch), for freshness; default Date.now. */
+  now?: () => number;
+}
+
+export interface RunningConsumer {
+  /** Connects, joins the group and starts the run loop. Resolves once the consumer is running. */
+  start(): Promise<void>;
+  /**
+   * Stops fetching, flushes what is buffered (one last attempt if the sink is failing: a backoff
+   * in progress is interrupted), commits what was written, leaves the group and disconnects.
+   */
+  stop(): Promise<void>;
+  /** resolves when committed offsets reach the high watermarks seen at call time */
+  whenCaughtUp(timeoutMs?: number): Promise<void>;
+  /** True while the consumer is a member of the group with an assignment (readiness). */
+  isJoined?(): boolean;
+}
+
+/** Arguments of `runConsumerMain`, the entry point shape every consumer process uses. */
+export interface ConsumerMainArgs {
+  name: string;
+  metricsPort: number;
+  makeSink(config: Config, logger: Logger, registry: Registry): Promise<BatchSink & { close(): Promise<void> }>;
+  groupId: string;
+  batchMaxEvents: number;
+  batchMaxWaitMs: number;
+}
