@@ -69,7 +69,10 @@ const schema = z
     HTTP_HOST: z.string().min(1).default('127.0.0.1'),
     HTTP_PORT: port.default(3000),
     API_WORKERS: int(1, 64).default(1),
+    /** Set by the API supervisor on the processes it starts; not for users. */
+    API_WORKER_INDEX: int(0, 63).optional(),
     BODY_LIMIT_BYTES: int(256, 10 * 1024 * 1024).default(16 * 1024),
+    BATCH_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
     /** How far in the future completedAt may be, to allow for client clock skew. */
     MAX_CLOCK_SKEW_MS: int(0, 24 * 3600 * 1000).default(5 * 60 * 1000),
     SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),

@@ -1,0 +1,92 @@
+/**
+ * The API's metrics, made once per process on its registry. Names follow Prometheus
+ * conventions (base units, _total for counters).
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { GroupCommitObserver } from '../kafka/group-commit.ts';
+import { startEventLoopLagProbe } from '../observability/metrics.ts';
+
+export interface ApiMetrics {
+  readonly registry: Registry;
+  observeRequest(route: string, method: string, status: number, seconds: number): void;
+  readonly eventsAccepted: Counter;
+  readonly eventsRejected: Counter<'reason'>;
+  readonly producerObserver: GroupCommitObserver;
+  /** Registers gauges that read live values when scraped. */
+  watchBuffer(read: () => { events: number; bytes: number; inFlightBatches: number }): void;
+  stop(): void;
+}
+
+export function createApiMetrics(registry: Registry): ApiMetrics {
+  const requestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const eventsAccepted = new Counter({
+    name: 'events_accepted_total',
+    help: 'SessionCompleted events acknowledged by the broker and answered 202.',
+    registers: [registry],
+  });
+  const eventsRejected = new Counter({
+    name: 'events_rejected_total',
+    help: 'Completions not accepted, by reason (validation, malformed_json, overloaded, timeout, broker_error, shutting_down, ...).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const batchSize = new Histogram({
+    name: 'producer_batch_events',
+    help: 'Events per group-commit batch sent to Kafka.',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000],
+    registers: [registry],
+  });
+  const batchBytes = new Histogram({
+    name: 'producer_batch_bytes',
+    help: 'Bytes per group-commit batch sent to Kafka.',
+    buckets: [1e3, 1e4, 1e5, 2.5e5, 5e5, 1e6, 2.5e6, 5e6],
+    registers: [registry],
+  });
+  const ackLatency = new Histogram({
+    name: 'producer_ack_latency_seconds',
+    help: 'Time from sendBatch to the broker acknowledgement (acks=all).',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const batchFailures = new Counter({
+    name: 'producer_batch_failures_total',
+    help: 'Group-commit batches the broker did not accept.',
+    registers: [registry],
+  });
+  const loopLag = new Gauge({
+    name: 'event_loop_lag_seconds',
+    help: 'Event-loop lag seen by a 500 ms timer.',
+    registers: [registry],
+  });
+  const stopLagProbe = startEventLoopLagProbe((s) => loopLag.set(s));
+
+  return {
+    registry,
+    observeRequest: (route, method, status, seconds) =>
+      requestDuration.labels(route, method, String(status)).observe(seconds),
+    eventsAccepted,
+    eventsRejected,
+    producerObserver: {
+      batchSent: (events, bytes) => {
+        batchSize.observe(events);
+        batchBytes.observe(bytes);
+      },
+      batchAcked: (_events, seconds) => ackLatency.observe(seconds),
+      batchFailed: () => batchFailures.inc(),
+    },
+    watchBuffer(read) {
+      const gauge = (name: string, help: string, pick: (d: ReturnType<typeof read>) => number) =>
+        new Gauge({ name, help, registers: [registry], collect() { this.set(pick(read())); } });
+      gauge('producer_buffer_events', 'Events accepted but not yet acknowledged or rejected.', (d) => d.events);
+      gauge('producer_buffer_bytes', 'Bytes of events accepted but not yet acknowledged or rejected.', (d) => d.bytes);
+      gauge('producer_in_flight_batches', 'Batches sent and awaiting the broker.', (d) => d.inFlightBatches);
+    },
+    stop: stopLagProbe,
+  };
+}

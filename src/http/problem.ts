@@ -1,0 +1,87 @@
+/**
+ * The one error mapper of the HTTP edge: every error becomes an RFC 9457 problem+json response.
+ * Client mistakes map to 4xx with the field paths at fault; load shedding and broker trouble to
+ * 503 with Retry-After; anything unexpected to a 500 that reveals nothing internal.
+ */
+import { AppError, type ErrorCode, type FieldIssue, ValidationError, isAppError } from '../errors.ts';
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  VALIDATION_FAILED: 422,
+  MALFORMED_JSON: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  RATE_LIMITED: 429,
+  OVERLOADED: 503,
+  BROKER_TIMEOUT: 503,
+  BROKER_UNAVAILABLE: 503,
+  SHUTTING_DOWN: 503,
+  STORE_UNAVAILABLE: 503,
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: ErrorCode;
+  readonly instance?: string;
+  readonly requestId?: string;
+  readonly issues?: readonly FieldIssue[];
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export function statusOf(error: AppError): number {
+  return STATUS[error.code] ?? 500;
+}
+
+/** Maps any thrown value to a problem document plus the headers it needs. */
+export function toProblem(
+  error: unknown,
+  context: { instance?: string; requestId?: string; retryAfterSeconds: number },
+): { problem: Problem; headers: Record<string, string> } {
+  const app = isAppError(error) ? error : new AppError('INTERNAL', 'An unexpected error occurred.', { cause: error });
+  const status = statusOf(app);
+  const problem: Problem = {
+    type: `urn:session-pipeline:problem:${app.code.toLowerCase().replaceAll('_', '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail: status === 500 ? 'An unexpected error occurred.' : app.message,
+    code: app.code,
+    ...(context.instance === undefined ? {} : { instance: context.instance }),
+    ...(context.requestId === undefined ? {} : { requestId: context.requestId }),
+    ...(app instanceof ValidationError ? { issues: app.issues } : {}),
+  };
+  const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
+  if (status === 503 || status === 429) headers['retry-after'] = String(context.retryAfterSeconds);
+  const allow = app.details?.['allow'];
+  if (status === 405 && typeof allow === 'string') headers['allow'] = allow;
+  return { problem, headers };
+}
+
+export function problemResponse(
+  error: unknown,
+  context: { instance?: string; requestId?: string; retryAfterSeconds: number },
+  extraHeaders: Record<string, string> = {},
+): Response {
+  const { problem, headers } = toProblem(error, context);
+  return new Response(JSON.stringify(problem), { status: problem.status, headers: { ...extraHeaders, ...headers } });
+}

@@ -1,0 +1,219 @@
+/**
+ * Group commit for the write path: requests that arrive within a short window share one
+ * `sendBatch`, and each request's promise settles when its batch is acknowledged (acks=all).
+ *
+ * Why: one broker round trip per HTTP request caps a kafkajs producer at a few thousand
+ * messages a second; one round trip per few hundred requests does not.
+ *
+ * Guarantees:
+ * - `append` resolves only after the transport acknowledged the batch holding the message.
+ * - Bounded memory: pending messages (queued + in flight) are capped in count and bytes; past
+ *   the cap `append` rejects at once with OVERLOADED.
+ * - Bounded waiting: a message not acknowledged within `ackTimeoutMs` of its append is
+ *   rejected with BROKER_TIMEOUT. If it was never sent it is dropped from the queue; if it was
+ *   in flight it may still land on the topic later (the client retries with the same
+ *   Idempotency-Key and consumers dedupe by event id). A rejection never becomes a 202.
+ *
+ * The transport is a port (see `BatchTransport`) so this logic is unit-tested without a broker;
+ * the kafkajs adapter lives in ./producer.ts.
+ */
+import { AppError } from '../errors.ts';
+import type { EventMessage } from '../events/session-completed.ts';
+
+export interface BatchTransport {
+  /** Writes all messages durably (acks=all) or throws. */
+  sendBatch(messages: readonly EventMessage[]): Promise<void>;
+}
+
+export interface GroupCommitOptions {
+  readonly lingerMs: number;
+  readonly maxBatchEvents: number;
+  readonly maxInFlightBatches: number;
+  readonly maxBufferEvents: number;
+  readonly maxBufferBytes: number;
+  readonly ackTimeoutMs: number;
+}
+
+/** Hooks for metrics; all optional so tests can ignore them. */
+export interface GroupCommitObserver {
+  batchSent?(events: number, bytes: number): void;
+  batchAcked?(events: number, seconds: number): void;
+  batchFailed?(events: number, error: unknown): void;
+  rejected?(reason: 'overloaded' | 'timeout' | 'shutting_down'): void;
+}
+
+interface Pending {
+  readonly message: EventMessage;
+  readonly bytes: number;
+  readonly deadline: number;
+  settled: boolean;
+  resolve(): void;
+  reject(error: AppError): void;
+}
+
+interface InFlight {
+  readonly items: Pending[];
+}
+
+const messageBytes = (m: EventMessage): number => {
+  let n = m.key.length + m.value.length;
+  for (const k in m.headers) n += k.length + (m.headers[k]?.length ?? 0);
+  return n;
+};
+
+export class GroupCommitProducer {
+  #queue: Pending[] = [];
+  #inFlight = new Set<InFlight>();
+  #pendingEvents = 0;
+  #pendingBytes = 0;
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly transport: BatchTransport,
+    private readonly options: GroupCommitOptions,
+    private readonly observer: GroupCommitObserver = {},
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    // One timer for all deadlines instead of one per request.
+    const sweepEvery = Math.max(5, Math.min(100, Math.floor(options.ackTimeoutMs / 10)));
+    this.#sweeper = setInterval(() => this.sweep(), sweepEvery);
+    this.#sweeper.unref?.();
+  }
+
+  /** Messages and bytes accepted but not yet acknowledged or rejected. */
+  get depth(): { events: number; bytes: number; inFlightBatches: number } {
+    return { events: this.#pendingEvents, bytes: this.#pendingBytes, inFlightBatches: this.#inFlight.size };
+  }
+
+  /** Resolves when the message is durably on the topic; rejects with a retriable AppError. */
+  append(message: EventMessage): Promise<void> {
+    if (this.#closed) {
+      this.observer.rejected?.('shutting_down');
+      return Promise.reject(new AppError('SHUTTING_DOWN', 'The service is shutting down; retry on another instance.'));
+    }
+    const bytes = messageBytes(message);
+    if (
+      this.#pendingEvents + 1 > this.options.maxBufferEvents ||
+      this.#pendingBytes + bytes > this.options.maxBufferBytes
+    ) {
+      this.observer.rejected?.('overloaded');
+      return Promise.reject(
+        new AppError('OVERLOADED', 'The write buffer is full: the broker is not keeping up. Retry later.', {
+          details: { pendingEvents: this.#pendingEvents, pendingBytes: this.#pendingBytes },
+        }),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ message, bytes, deadline: this.now() + this.options.ackTimeoutMs, settled: false, resolve, reject });
+      this.#pendingEvents += 1;
+      this.#pendingBytes += bytes;
+      this.schedule();
+    });
+  }
+
+  /**
+   * Stops taking messages, sends what is queued, and waits for every pending message to be
+   * settled (acknowledged, or rejected by its deadline). Bounded by the ack timeout.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.flush();
+    if (this.#pendingEvents > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    if (this.#lingerTimer) clearTimeout(this.#lingerTimer);
+  }
+
+  private schedule(): void {
+    if (this.#inFlight.size >= this.options.maxInFlightBatches) return; // the ack will flush
+    if (this.#queue.length >= this.options.maxBatchEvents || this.options.lingerMs === 0) {
+      this.flush();
+      return;
+    }
+    this.#lingerTimer ??= setTimeout(() => {
+      this.#lingerTimer = undefined;
+      this.flush();
+    }, this.options.lingerMs);
+  }
+
+  /** Sends queued messages in batches while in-flight slots are free. */
+  private flush(): void {
+    if (this.#lingerTimer) {
+      clearTimeout(this.#lingerTimer);
+      this.#lingerTimer = undefined;
+    }
+    while (this.#queue.length > 0 && this.#inFlight.size < this.options.maxInFlightBatches) {
+      const items = this.#queue.splice(0, this.options.maxBatchEvents).filter((p) => !p.settled);
+      if (items.length > 0) void this.send({ items });
+    }
+  }
+
+  private async send(batch: InFlight): Promise<void> {
+    this.#inFlight.add(batch);
+    const started = this.now();
+    let bytes = 0;
+    const messages = batch.items.map((p) => {
+      bytes += p.bytes;
+      return p.message;
+    });
+    this.observer.batchSent?.(messages.length, bytes);
+    try {
+      await this.transport.sendBatch(messages);
+      this.observer.batchAcked?.(messages.length, (this.now() - started) / 1000);
+      for (const p of batch.items) this.settle(p, undefined);
+    } catch (cause) {
+      this.observer.batchFailed?.(messages.length, cause);
+      const error =
+        cause instanceof AppError
+          ? cause
+          : new AppError('BROKER_UNAVAILABLE', 'The event broker did not accept the write. Retry later.', { cause });
+      for (const p of batch.items) this.settle(p, error);
+    } finally {
+      this.#inFlight.delete(batch);
+      if (this.#queue.length > 0) {
+        // Whatever queued while this batch was in flight has waited at least one round trip.
+        this.flush();
+      }
+    }
+  }
+
+  /** Rejects messages whose deadline passed, queued or in flight. */
+  private sweep(): void {
+    const now = this.now();
+    let expired = false;
+    for (const p of this.#queue) {
+      if (!p.settled && p.deadline <= now) {
+        this.timeout(p);
+        expired = true;
+      }
+    }
+    if (expired) this.#queue = this.#queue.filter((p) => !p.settled);
+    for (const batch of this.#inFlight) {
+      for (const p of batch.items) if (!p.settled && p.deadline <= now) this.timeout(p);
+    }
+  }
+
+  private timeout(p: Pending): void {
+    this.observer.rejected?.('timeout');
+    this.settle(
+      p,
+      new AppError('BROKER_TIMEOUT', `The event broker did not acknowledge within ${this.options.ackTimeoutMs} ms. Retry later.`),
+    );
+  }
+
+  private settle(p: Pending, error: AppError | undefined): void {
+    if (p.settled) return;
+    p.settled = true;
+    this.#pendingEvents -= 1;
+    this.#pendingBytes -= p.bytes;
+    if (error) p.reject(error);
+    else p.resolve();
+    if (this.#pendingEvents === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The kafkajs adapter behind the BatchTransport port: an idempotent producer (acks=all) that
+ * writes a whole group-commit batch with one sendBatch.
+ */
+import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { AppError } from '../errors.ts';
+import type { EventMessage } from '../events/session-completed.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { BatchTransport } from './group-commit.ts';
+
+export interface KafkaTransport extends BatchTransport {
+  readonly connected: () => boolean;
+  /** Connects, retrying in the background until it works or `disconnect` is called. */
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger): KafkaTransport {
+  const producer: Producer = kafka.producer({
+    idempotent: true, // requires acks=-1; kafkajs then retries without limit
+    allowAutoTopicCreation: false,
+    // Java-compatible murmur2 partitioning, so other clients agree on key -> partition.
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  let isConnected = false;
+  let stopping = false;
+  producer.on(producer.events.CONNECT, () => {
+    isConnected = true;
+  });
+  producer.on(producer.events.DISCONNECT, () => {
+    isConnected = false;
+  });
+
+  return {
+    connected: () => isConnected,
+    async connect() {
+      for (let attempt = 1; !stopping; attempt++) {
+        try {
+          await producer.connect();
+          return;
+        } catch (error) {
+          logger.warn({ attempt, err: (error as Error).message }, 'producer connect failed; retrying');
+          await Bun.sleep(Math.min(5_000, 200 * attempt));
+        }
+      }
+    },
+    async disconnect() {
+      stopping = true;
+      await producer.disconnect();
+    },
+    async sendBatch(messages: readonly EventMessage[]) {
+      if (!isConnected) throw new AppError('BROKER_UNAVAILABLE', 'Not connected to the event broker. Retry later.');
+      await producer.sendBatch({
+        acks: -1,
+        compression: CompressionTypes.None,
+        topicMessages: [
+          {
+            topic,
+            messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers as Record<string, string> })),
+          },
+        ],
+      });
+    },
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * The API process. `bun src/server.ts` serves on HTTP_HOST:HTTP_PORT; with API_WORKERS=N it
+ * supervises N worker processes that share the port (SO_REUSEPORT: the kernel spreads
+ * connections), each with its own producer.
+ *
+ * Shutdown (SIGTERM/SIGINT): readiness turns 503, new requests get 503, the producer flushes,
+ * every pending request gets its answer, the broker connection closes, exit 0, all within
+ * SHUTDOWN_TIMEOUT_MS.
+ */
+import type { Server } from 'bun';
+import type { AnyElysia } from 'elysia';
+import { type Config, loadConfig } from './config.ts';
+import { describeError, isAppError } from './errors.ts';
+import { createApp } from './http/app.ts';
+import { type ApiMetrics, createApiMetrics } from './http/metrics.ts';
+import { createKafka } from './kafka/client.ts';
+import { GroupCommitProducer } from './kafka/group-commit.ts';
+import { type KafkaTransport, createKafkaTransport } from './kafka/producer.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { createRegistry } from './observability/metrics.ts';
+import { createSessionRoutes } from './sessions/index.ts';
+import type { SessionDeps } from './sessions/service.ts';
+
+export interface ApiHandle {
+  readonly url: string;
+  readonly server: Server<unknown>;
+  readonly producer: GroupCommitProducer;
+  readonly transport: KafkaTransport;
+  readonly metrics: ApiMetrics;
+  /** Resolves once the producer is connected (the API is ready for writes). */
+  readonly connected: Promise<void>;
+  /** Drains and stops; idempotent. */
+  shutdown(): Promise<void>;
+}
+
+export interface ApiOverrides {
+  readonly port?: number;
+  readonly topic?: string;
+  readonly session?: Partial<SessionDeps>;
+  /** Extra feature plugins (read model, analytics) mounted after the write path. */
+  readonly plugins?: readonly AnyElysia[];
+  readonly onShutdown?: () => Promise<void>;
+}
+
+/** Starts one API instance: producer, app and HTTP server. */
+export function startApi(config: Config, logger: Logger, overrides: ApiOverrides = {}): ApiHandle {
+  const registry = createRegistry({ service: 'api', worker: String(config.API_WORKER_INDEX ?? 0) });
+  const metrics = createApiMetrics(registry);
+  const kafka = createKafka(config, logger, `-api-${process.pid}`);
+  const transport = createKafkaTransport(kafka, overrides.topic ?? config.KAFKA_TOPIC, logger);
+  const producer = new GroupCommitProducer(
+    transport,
+    {
+      lingerMs: config.PRODUCER_LINGER_MS,
+      maxBatchEvents: config.PRODUCER_MAX_BATCH_EVENTS,
+      maxInFlightBatches: config.PRODUCER_MAX_IN_FLIGHT_BATCHES,
+      maxBufferEvents: config.PRODUCER_BUFFER_MAX_EVENTS,
+      maxBufferBytes: config.PRODUCER_BUFFER_MAX_BYTES,
+      ackTimeoutMs: config.PRODUCER_ACK_TIMEOUT_MS,
+    },
+    metrics.producerObserver,
+  );
+  metrics.watchBuffer(() => producer.depth);
+
+  let draining = false;
+  const app = createApp({
+    logger,
+    metrics,
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    accessLogSampleRate: config.ACCESS_LOG_SAMPLE_RATE,
+    draining: () => draining,
+    readiness: () =>
+      draining
+        ? { ready: false, reason: 'draining' }
+        : transport.connected()
+          ? { ready: true }
+          : { ready: false, reason: 'not connected to Kafka' },
+    plugins: [
+      createSessionRoutes({
+        publisher: producer,
+        session: {
+          now: Date.now,
+          newEventId: () => Bun.randomUUIDv7(),
+          maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
+          ...overrides.session,
+        },
+        bodyLimitBytes: config.BODY_LIMIT_BYTES,
+        batchBodyLimitBytes: config.BATCH_BODY_LIMIT_BYTES,
+        retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+        metrics,
+      }),
+      ...(overrides.plugins ?? []),
+    ],
+  });
+
+  const server = Bun.serve({
+    hostname: config.HTTP_HOST,
+    port: overrides.port ?? config.HTTP_PORT,
+    reusePort: config.API_WORKERS > 1,
+    // A backstop only: the routes enforce the exact limits with a 413 problem+json.
+    maxRequestBodySize: Math.max(config.BODY_LIMIT_BYTES, config.BATCH_BODY_LIMIT_BYTES) + 1024,
+    idleTimeout: 30,
+    fetch: (request) => app.fetch(request),
+  });
+  const connected = transport.connect();
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () =>
+    (shuttingDown ??= (async () => {
+      draining = true;
+      logger.info('draining: readiness is 503, new requests get 503');
+      const serverClosed = server.stop(false);
+      await producer.close(); // every pending request gets its answer (ack or 503)
+      const deadline = Bun.sleep(config.SHUTDOWN_TIMEOUT_MS).then(() => 'timeout' as const);
+      if ((await Promise.race([serverClosed.then(() => 'closed' as const), deadline])) === 'timeout') {
+        logger.warn('open connections did not close in time; closing them');
+        await server.stop(true);
+      }
+      await transport.disconnect();
+      await overrides.onShutdown?.();
+      metrics.stop();
+      logger.info('stopped');
+    })());
+
+  return { url: server.url.href.replace(/\/$/, ''), server, producer, transport, metrics, connected, shutdown };
+}
+
+/** Runs API_WORKERS copies of this file and forwards signals to them. */
+async function superviseWorkers(config: Config, logger: Logger): Promise<never> {
+  let stopping = false;
+  const restarts: number[] = [];
+  const spawnWorker = (index: number): Bun.Subprocess =>
+    Bun.spawn([process.execPath, import.meta.path], {
+      env: { ...process.env, API_WORKER_INDEX: String(index) },
+      stdio: ['ignore', 'inherit', 'inherit'],
+      onExit(_proc, code, signal) {
+        if (stopping) return;
+        // Restart a crashed worker, but give up on a crash loop (5 restarts a minute).
+        const now = Date.now();
+        restarts.push(now);
+        while (restarts.length > 0 && (restarts[0] ?? now) < now - 60_000) restarts.shift();
+        logger.error({ index, code, signal }, 'API worker exited');
+        if (restarts.length > 5) {
+          logger.fatal('API workers crash in a loop; stopping');
+          void stop(1);
+          return;
+        }
+        workers[index] = spawnWorker(index);
+      },
+    });
+  const workers = Array.from({ length: config.API_WORKERS }, (_, i) => spawnWorker(i));
+  logger.info({ workers: workers.length, url: `http://${config.HTTP_HOST}:${config.HTTP_PORT}` }, 'API supervisor started');
+
+  const stop = async (code: number) => {
+    stopping = true;
+    for (const w of workers) w.kill('SIGTERM');
+    const codes = await Promise.all(workers.map((w) => w.exited));
+    process.exit(code !== 0 ? code : codes.every((c) => c === 0) ? 0 : 1);
+  };
+  process.once('SIGTERM', () => void stop(0));
+  process.once('SIGINT', () => void stop(0));
+  return new Promise<never>(() => {});
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    console.error(isAppError(error) ? error.message : error);
+    process.exit(2);
+  }
+  const logger = createLogger(config, { service: 'api', worker: config.API_WORKER_INDEX ?? 0 });
+  if (config.API_WORKERS > 1 && config.API_WORKER_INDEX === undefined) {
+    await superviseWorkers(config, logger);
+    return;
+  }
+  const api = startApi(config, logger);
+  logger.info({ url: api.url, topic: config.KAFKA_TOPIC, docs: `${api.url}/docs` }, 'API listening');
+  void api.connected.then(() => logger.info('connected to Kafka: ready'));
+  const onSignal = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    const hardStop = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS * 2);
+    hardStop.unref();
+    api.shutdown().then(
+      () => {
+        logger.flush();
+        process.exit(0);
+      },
+      (error) => {
+        logger.error({ err: describeError(error) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,144 @@
+/**
+ * The write path's logic, free of HTTP and Kafka: validate what the client sent, build the
+ * SessionCompleted event, and hand it to the publisher port. The clock and id source are
+ * injected, so the same input always gives the same event in tests.
+ */
+import { v5 as uuidv5 } from 'uuid';
+import type { z } from 'zod';
+import { type FieldIssue, ValidationError } from '../errors.ts';
+import {
+  EVENT_TYPE,
+  EVENT_VERSION,
+  encodeSessionCompleted,
+  type EventMessage,
+  type SessionCompleted,
+} from '../events/session-completed.ts';
+import {
+  type BatchItem as BatchItemT,
+  BatchBody,
+  BatchItem,
+  CompleteSessionBody,
+  IdempotencyKey,
+  SessionParams,
+} from './model.ts';
+
+/**
+ * Namespace of the UUIDv5 event ids derived from Idempotency-Keys. Never change it: doing so
+ * would give retried requests new event ids and defeat deduplication downstream.
+ */
+export const IDEMPOTENCY_NAMESPACE = '6f0d3c39-6d4f-4b7e-9a57-3c1f0c3b9a51';
+
+/** The id of the event a request with this key makes: scoped to the session, stable forever. */
+export const eventIdFromIdempotencyKey = (sessionId: string, key: string): string =>
+  uuidv5(`${sessionId}\n${key}`, IDEMPOTENCY_NAMESPACE);
+
+export interface SessionDeps {
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+  /** A new time-ordered event id (UUIDv7). */
+  readonly newEventId: () => string;
+  readonly maxClockSkewMs: number;
+}
+
+/** The publisher port: resolves once the event is durably on the topic. */
+export interface EventPublisher {
+  append(message: EventMessage): Promise<void>;
+}
+
+/** Flattens zod issues into `path: message` pairs, one per offending field. */
+export function issuesOf(error: z.ZodError, prefix: string): FieldIssue[] {
+  const join = (path: readonly PropertyKey[]): string =>
+    [prefix, ...path.map(String)].filter(Boolean).join('.') || '(root)';
+  return error.issues.flatMap((issue): FieldIssue[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: join([...issue.path, key]), message: 'is not a known field' }));
+    }
+    if (issue.code === 'invalid_key') {
+      const inner = issue.issues[0]?.message;
+      return [{ path: join(issue.path), message: `invalid key${inner ? `: ${inner}` : ''}` }];
+    }
+    return [{ path: join(issue.path), message: issue.message }];
+  });
+}
+
+interface Completion {
+  readonly sessionId: string;
+  readonly idempotencyKey: string | undefined;
+  readonly body: Omit<BatchItemT, 'sessionId' | 'idempotencyKey'>;
+}
+
+/** Builds the event for a validated completion. Pure given deps. */
+export function buildEvent(c: Completion, deps: SessionDeps): SessionCompleted {
+  const receivedAt = new Date(deps.now()).toISOString();
+  const { userId, startedAt, completedAt, score, outcome, attributes } = c.body;
+  return {
+    id: c.idempotencyKey === undefined ? deps.newEventId() : eventIdFromIdempotencyKey(c.sessionId, c.idempotencyKey),
+    type: EVENT_TYPE,
+    version: EVENT_VERSION,
+    occurredAt: completedAt,
+    receivedAt,
+    data: {
+      sessionId: c.sessionId,
+      userId,
+      startedAt,
+      completedAt,
+      ...(score === undefined ? {} : { score }),
+      outcome,
+      ...(attributes === undefined ? {} : { attributes }),
+    },
+  };
+}
+
+/** completedAt may run ahead of our clock by the allowed skew, not more. */
+function futureIssue(completedAt: string, deps: SessionDeps, path: string): FieldIssue | undefined {
+  if (Date.parse(completedAt) <= deps.now() + deps.maxClockSkewMs) return undefined;
+  return { path, message: `must not be more than ${Math.round(deps.maxClockSkewMs / 1000)} s in the future` };
+}
+
+/**
+ * Validates the single-completion request (path, header and body together, so the client sees
+ * every problem at once) and returns the event to publish, or throws a ValidationError.
+ */
+export function parseCompletion(
+  input: { params: unknown; body: unknown; idempotencyKey: string | null | undefined },
+  deps: SessionDeps,
+): SessionCompleted {
+  const issues: FieldIssue[] = [];
+  const params = SessionParams.safeParse(input.params);
+  if (!params.success) issues.push(...issuesOf(params.error, 'params'));
+  const key = input.idempotencyKey == null ? undefined : IdempotencyKey.safeParse(input.idempotencyKey);
+  if (key && !key.success) issues.push(...issuesOf(key.error, 'headers.idempotency-key'));
+  const body = CompleteSessionBody.safeParse(input.body);
+  if (!body.success) issues.push(...issuesOf(body.error, 'body'));
+  else {
+    const future = futureIssue(body.data.completedAt, deps, 'body.completedAt');
+    if (future) issues.push(future);
+  }
+  if (issues.length > 0 || !params.success || !body.success) throw new ValidationError(issues);
+  return buildEvent({ sessionId: params.data.sessionId, idempotencyKey: key?.data, body: body.data }, deps);
+}
+
+export type BatchItemOutcome =
+  | { readonly index: number; readonly ok: true; readonly event: SessionCompleted }
+  | { readonly index: number; readonly ok: false; readonly issues: readonly FieldIssue[] };
+
+/**
+ * Validates a batch: the envelope as a whole (a bad envelope is a ValidationError), then each
+ * item on its own, so a valid item is never refused because a sibling was invalid.
+ */
+export function parseBatch(body: unknown, deps: SessionDeps): BatchItemOutcome[] {
+  const envelope = BatchBody.safeParse(body);
+  if (!envelope.success) throw new ValidationError(issuesOf(envelope.error, 'body'));
+  return envelope.data.items.map((raw, index): BatchItemOutcome => {
+    const item = BatchItem.safeParse(raw);
+    if (!item.success) return { index, ok: false, issues: issuesOf(item.error, '') };
+    const future = futureIssue(item.data.completedAt, deps, 'completedAt');
+    if (future) return { index, ok: false, issues: [future] };
+    const { sessionId, idempotencyKey, ...rest } = item.data;
+    return { index, ok: true, event: buildEvent({ sessionId, idempotencyKey, body: rest }, deps) };
+  });
+}
+
+/** Publishes one event; resolves when it is durably on the topic. */
+export const publish = (publisher: EventPublisher, event: SessionCompleted): Promise<void> =>
+  publisher.append(encodeSessionCompleted(event));
