@@ -1,7 +1,308 @@
-import { AppError } from '../../src/errors.ts';
+/**
+ * The one run loop every consumer uses.
+ *
+ * Two halves meet at a bounded buffer:
+ * - the fetch side (kafkajs `eachBatch`, autoCommit off) decodes each message into an event or a
+ *   dead letter and appends it to the buffer. When the buffer is full it holds the fetch (and
+ *   keeps heartbeating), which is how a partition "waits" while the sink is failing;
+ * - the run loop takes up to `batchMaxEvents` messages when the batch is full or the oldest one
+ *   has waited `batchMaxWaitMs`, dead-letters the bad ones, hands the events to the sink once,
+ *   and only then commits, per partition, the highest offset + 1.
+ * A failure in any of those steps is retried with capped exponential backoff: no skip, no
+ * commit, no crash loop. `stop()` interrupts a backoff, makes one last attempt to flush, commits
+ * what was written and leaves the group; whatever was not written is redelivered on restart,
+ * which the idempotent sink turns into a no-op.
+ */
+import type { Admin, Batch, Consumer, KafkaMessage, Producer } from 'kafkajs';
+import { AppError, describeError } from '../../src/errors.ts';
+import type { SessionCompleted } from '../../src/events/session-completed.ts';
+import { backoffDelayMs } from './backoff.ts';
+import { bufferLimit, decideFlush } from './batching.ts';
+import { toDeadLetter } from './dead-letter.ts';
+import { decodeMessage } from './decode.ts';
+import { consumerMetrics } from './metrics.ts';
+import { OffsetBook, isCaughtUp, nextOffsets, partitionLag, type WatermarkRange } from './offsets.ts';
+import type { DeadLetter } from './results.ts';
+import { Signal } from './signal.ts';
 import type { ConsumerOptions, RunningConsumer } from './types.ts';
 
+type Buffered =
+  | { readonly partition: number; readonly offset: string; readonly arrivedAt: number; readonly kind: 'ok'; readonly event: SessionCompleted }
+  | {
+      readonly partition: number;
+      readonly offset: string;
+      readonly arrivedAt: number;
+      readonly kind: 'dlq';
+      readonly failure: DeadLetter;
+      readonly message: KafkaMessage;
+    };
+
+const DEFAULT_CAUGHT_UP_TIMEOUT_MS = 60_000;
+
 export function createConsumer(options: ConsumerOptions): RunningConsumer {
-  void options;
-  throw new AppError('INTERNAL', 'createConsumer: run loop not implemented yet');
+  const { kafka, topic, dlqTopic, groupId, sink, batchMaxEvents, batchMaxWaitMs, retryMaxBackoffMs } = options;
+  const label = options.metricsLabel ?? sink.name;
+  const now = options.now ?? Date.now;
+  const log = options.logger.child({ component: 'consumer', consumer: label, groupId, topic });
+  const metrics = consumerMetrics(options.registry);
+  const backoff = { baseMs: Math.min(options.retryBaseBackoffMs ?? 100, retryMaxBackoffMs), maxMs: retryMaxBackoffMs };
+  const maxBuffered = bufferLimit(batchMaxEvents);
+
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    // The run loop has its own timer for batchMaxWaitMs; a short fetch wait keeps stop() prompt.
+    maxWaitTimeInMs: Math.min(500, Math.max(10, batchMaxWaitMs)),
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
+  });
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
+  const admin: Admin = kafka.admin();
+
+  let buffer: Buffered[] = [];
+  const book = new OffsetBook();
+  const highWatermarks = new Map<number, string>();
+  let assigned = new Set<number>();
+  let joined = false;
+  let stopping = false;
+  let started: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
+  let loop: Promise<void> | undefined;
+
+  const wake = new Signal(); // fetch side -> run loop: something was buffered (or stop)
+  const room = new Signal(); // run loop -> fetch side: the buffer has room again (or stop)
+  const interrupt = new Signal(); // stop() -> a backoff in progress
+  const committedSignal = new Signal(); // a commit happened (whenCaughtUp polls sooner)
+
+  const setLag = (partition: number, fallback: bigint) => {
+    const hw = highWatermarks.get(partition);
+    if (hw === undefined) return;
+    metrics.lag.set(
+      { consumer: label, topic, partition: String(partition) },
+      partitionLag(hw, book.committedOffset(partition), fallback),
+    );
+  };
+
+  async function eachBatch({ batch, heartbeat, isRunning }: { batch: Batch; heartbeat(): Promise<void>; isRunning(): boolean }) {
+    if (stopping) return;
+    const { partition } = batch;
+    highWatermarks.set(partition, batch.highWatermark);
+    setLag(partition, BigInt(batch.firstOffset() ?? batch.highWatermark));
+    const arrivedAt = performance.now();
+    for (const message of batch.messages) {
+      if (!book.accept(partition, message.offset)) continue; // re-fetched after a rejoin: already buffered
+      const step = decodeMessage(message.value);
+      buffer.push(
+        step.kind === 'ok'
+          ? { partition, offset: message.offset, arrivedAt, kind: 'ok', event: step.value }
+          : { partition, offset: message.offset, arrivedAt, kind: 'dlq', failure: step, message },
+      );
+    }
+    wake.notify();
+    // Backpressure: hold this fetch while the buffer is full (e.g. the sink is failing and being
+    // retried). Heartbeating keeps our membership; it throws on a rebalance, which kafkajs handles.
+    while (buffer.length >= maxBuffered && !stopping && isRunning()) {
+      await room.wait(1_000);
+      await heartbeat();
+    }
+  }
+
+  /** Retries `attempt` with backoff until it succeeds; false if stop() gave up on it. */
+  async function withRetry(step: string, attempt: () => Promise<void>): Promise<boolean> {
+    for (let failures = 0; ; ) {
+      const lastChance = stopping;
+      try {
+        await attempt();
+        return true;
+      } catch (error) {
+        failures += 1;
+        if (lastChance) {
+          log.warn({ step, failures, error: describeError(error) }, 'giving up at shutdown; the batch is left uncommitted and will be redelivered');
+          return false;
+        }
+        const delay = backoffDelayMs(failures, backoff);
+        metrics.writeRetries.inc({ consumer: label, step });
+        log.warn({ step, failures, retryInMs: delay, error: describeError(error) }, 'step failed; retrying with backoff');
+        await interrupt.wait(delay);
+      }
+    }
+  }
+
+  async function processBatch(items: readonly Buffered[]): Promise<boolean> {
+    const events: SessionCompleted[] = [];
+    const dead: Array<Extract<Buffered, { kind: 'dlq' }>> = [];
+    for (const item of items) {
+      if (item.kind === 'ok') events.push(item.event);
+      else dead.push(item);
+    }
+    metrics.batchSize.observe({ consumer: label }, items.length);
+
+    if (dead.length > 0) {
+      const sent = await withRetry('dead-letter', async () => {
+        const at = new Date(now());
+        await producer.send({
+          topic: dlqTopic,
+          acks: -1,
+          messages: dead.map((d) =>
+            toDeadLetter(d.message, { topic, partition: d.partition, groupId }, d.failure, at),
+          ),
+        });
+      });
+      if (!sent) return false;
+      for (const d of dead) {
+        metrics.deadLetters.inc({ consumer: label, reason_kind: d.failure.reasonKind });
+        log.warn({ partition: d.partition, offset: d.offset, reason: d.failure.reason }, 'message dead-lettered');
+      }
+    }
+
+    if (events.length > 0) {
+      let started = 0;
+      const written = await withRetry('write', async () => {
+        started = performance.now();
+        await sink.write(events);
+      });
+      if (!written) return false;
+      metrics.writeDuration.observe({ consumer: label }, (performance.now() - started) / 1000);
+    }
+
+    const next = nextOffsets(items);
+    const committed = await withRetry('commit', async () => {
+      // Only partitions we still own: after a rebalance the new owner re-reads from its commit.
+      const offsets = [...next].filter(([p]) => assigned.has(p)).map(([partition, offset]) => ({ topic, partition, offset }));
+      if (offsets.length > 0) await consumer.commitOffsets(offsets);
+    });
+    if (!committed) return false;
+
+    const committedAt = now();
+    for (const [partition, offset] of next) {
+      if (!assigned.has(partition)) continue;
+      book.markCommitted(partition, offset);
+      setLag(partition, BigInt(offset));
+    }
+    metrics.eventsWritten.inc({ consumer: label }, events.length);
+    for (const e of events) metrics.freshness.observe({ consumer: label }, Math.max(0, committedAt - Date.parse(e.receivedAt)) / 1000);
+    committedSignal.notify();
+    return true;
+  }
+
+  async function runLoop(): Promise<void> {
+    for (;;) {
+      const oldest = buffer[0];
+      const decision = decideFlush({
+        buffered: buffer.length,
+        oldestAgeMs: oldest === undefined ? 0 : performance.now() - oldest.arrivedAt,
+        maxEvents: batchMaxEvents,
+        maxWaitMs: batchMaxWaitMs,
+        draining: stopping,
+      });
+      if (decision.kind === 'idle') {
+        if (stopping) return;
+        await wake.wait(1_000);
+        continue;
+      }
+      if (decision.kind === 'wait') {
+        await wake.wait(decision.ms);
+        continue;
+      }
+      const items = buffer.splice(0, decision.count);
+      room.notify();
+      const done = await processBatch(items);
+      if (!done) {
+        // Only stop() makes a step give up: drop the rest, it is redelivered after restart.
+        buffer = [];
+        return;
+      }
+    }
+  }
+
+  function onJoin(partitions: readonly number[]) {
+    assigned = new Set(partitions);
+    book.retainOnly(assigned);
+    // Messages of partitions we lost are the new owner's now; it re-reads them from the commit.
+    buffer = buffer.filter((b) => assigned.has(b.partition));
+    for (const p of [...highWatermarks.keys()]) {
+      if (!assigned.has(p)) {
+        highWatermarks.delete(p);
+        metrics.lag.remove({ consumer: label, topic, partition: String(p) });
+      }
+    }
+    joined = true;
+    log.info({ partitions }, 'joined the group');
+  }
+
+  async function start(): Promise<void> {
+    if (started) return started;
+    started = (async () => {
+      consumer.on(consumer.events.GROUP_JOIN, (e) => onJoin(e.payload.memberAssignment[topic] ?? []));
+      consumer.on(consumer.events.REBALANCING, () => {
+        joined = false;
+      });
+      consumer.on(consumer.events.STOP, () => {
+        joined = false;
+      });
+      consumer.on(consumer.events.CRASH, (e) => {
+        joined = false;
+        log.error({ error: describeError(e.payload.error), restart: e.payload.restart }, 'kafka consumer crashed');
+        options.onCrash?.(e.payload.error, e.payload.restart);
+      });
+      await producer.connect();
+      await admin.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning ?? false });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
+      loop = runLoop().catch((error: unknown) => {
+        // Not expected (every step is retried); log loudly rather than lose it silently.
+        log.fatal({ error: describeError(error) }, 'consumer run loop failed');
+        options.onCrash?.(error, false);
+      });
+    })();
+    return started;
+  }
+
+  async function stop(): Promise<void> {
+    if (stopped) return stopped;
+    stopped = (async () => {
+      try {
+        await started;
+      } catch {
+        // start failed half-way: still disconnect whatever did connect
+      }
+      stopping = true;
+      try {
+        consumer.pause([{ topic }]);
+      } catch {
+        // not running (start failed): nothing to pause
+      }
+      wake.notify();
+      room.notify();
+      interrupt.notify();
+      await loop; // drains the buffer with one last attempt per step, and commits
+      await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+      joined = false;
+      log.info('consumer stopped');
+    })();
+    return stopped;
+  }
+
+  async function whenCaughtUp(timeoutMs = DEFAULT_CAUGHT_UP_TIMEOUT_MS): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    const targets: WatermarkRange[] = (await admin.fetchTopicOffsets(topic)).map((o) => ({
+      partition: o.partition,
+      high: o.high,
+      low: o.low,
+    }));
+    let committed = new Map<number, string>();
+    while (performance.now() < deadline) {
+      const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      committed = new Map((entry?.partitions ?? []).map((p) => [p.partition, p.offset]));
+      if (isCaughtUp(targets, committed)) return;
+      await committedSignal.wait(Math.min(200, Math.max(0, deadline - performance.now())));
+    }
+    throw new AppError('INTERNAL', `consumer ${label} did not catch up with ${topic} within ${timeoutMs} ms`, {
+      details: { targets, committed: Object.fromEntries(committed) },
+    });
+  }
+
+  return { start, stop, whenCaughtUp, isJoined: () => joined && !stopping };
 }

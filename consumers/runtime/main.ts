@@ -1,8 +1,100 @@
-import { AppError } from '../../src/errors.ts';
+/**
+ * The entry-point shape of every consumer process: parse the config once, make the logger,
+ * registry, Kafka client and sink, serve /healthz /readyz /metrics, start, and on SIGTERM or
+ * SIGINT drain, flush, commit, close the sink and exit 0. A config error exits 1 with a message
+ * that names the variable; a crash kafkajs will not restart from exits 1 so a supervisor restarts
+ * the process (uncommitted work is redelivered, and the sink is idempotent).
+ */
+import { loadConfig, type Config } from '../../src/config.ts';
+import { describeError } from '../../src/errors.ts';
+import { createKafka } from '../../src/kafka/client.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { createRegistry } from '../../src/observability/metrics.ts';
+import { createConsumer } from './consumer.ts';
+import { startHealthServer } from './http.ts';
 import type { ConsumerMainArgs } from './types.ts';
 
 /** the process entry shape: parse config, logger, registry, HTTP /healthz /readyz /metrics on metricsPort, start, SIGTERM/SIGINT -> drain + flush + exit 0 */
 export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
-  void args;
-  throw new AppError('INTERNAL', 'runConsumerMain: not implemented yet');
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
+  const logger = createLogger(config, { service: args.name });
+  const registry = createRegistry({ service: args.name });
+  const kafka = createKafka(config, logger, `-${args.name}`);
+
+  let live = true;
+  let shuttingDown: Promise<void> | undefined;
+  const sink = await args.makeSink(config, logger, registry);
+  const consumer = createConsumer({
+    kafka,
+    topic: config.KAFKA_TOPIC,
+    dlqTopic: config.KAFKA_DLQ_TOPIC,
+    groupId: args.groupId,
+    sink,
+    batchMaxEvents: args.batchMaxEvents,
+    batchMaxWaitMs: args.batchMaxWaitMs,
+    retryMaxBackoffMs: config.CONSUMER_RETRY_MAX_BACKOFF_MS,
+    logger,
+    registry,
+    onCrash: (error, restart) => {
+      if (restart) return;
+      live = false;
+      logger.fatal({ error: describeError(error) }, 'consumer crashed and will not restart; exiting');
+      void shutdown('crash', 1);
+    },
+  });
+  const server = startHealthServer({
+    hostname: config.HTTP_HOST,
+    port: args.metricsPort,
+    registry,
+    isLive: () => live,
+    isReady: async () => {
+      if (!consumer.isJoined?.()) return false;
+      if (sink.ping) await sink.ping();
+      return true;
+    },
+  });
+
+  function shutdown(reason: string, code: number): Promise<void> {
+    shuttingDown ??= (async () => {
+      logger.info({ reason }, 'shutting down: draining, flushing and committing');
+      const timer = setTimeout(() => {
+        logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out; exiting without a clean drain');
+        logger.flush();
+        process.exit(1);
+      }, config.SHUTDOWN_TIMEOUT_MS);
+      try {
+        await consumer.stop();
+        await sink.close();
+        await server.stop();
+      } catch (error) {
+        logger.error({ error: describeError(error) }, 'error while shutting down');
+        code = code || 1;
+      }
+      clearTimeout(timer);
+      logger.info({ code }, 'bye');
+      logger.flush();
+      process.exit(code);
+    })();
+    return shuttingDown;
+  }
+  process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
+  process.once('SIGINT', () => void shutdown('SIGINT', 0));
+
+  try {
+    await consumer.start();
+  } catch (error) {
+    logger.fatal({ error: describeError(error) }, 'consumer failed to start');
+    await shutdown('start failed', 1);
+    return;
+  }
+  logger.info(
+    { port: server.port, groupId: args.groupId, topic: config.KAFKA_TOPIC, batchMaxEvents: args.batchMaxEvents, batchMaxWaitMs: args.batchMaxWaitMs },
+    `${args.name} consumer running`,
+  );
 }

@@ -47,6 +47,8 @@ export interface ConsumerOptions {
   metricsLabel?: string;
   /** Injected clock (ms since epoch), for freshness; default Date.now. */
   now?: () => number;
+  /** Called when the Kafka consumer crashes; `restart` false means kafkajs gave up (exit and let the supervisor restart). */
+  onCrash?: (error: unknown, restart: boolean) => void;
 }
 
 export interface RunningConsumer {
