@@ -23,30 +23,34 @@ const reasonOf = (error: unknown): string => (isAppError(error) ? error.code.toL
 
 export function createSessionRoutes(deps: SessionRoutesDeps) {
   const { metrics } = deps;
+  /** Counts a failure by reason, then lets it reach the app's one error mapper. */
+  const counted = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      metrics.eventsRejected.inc({ reason: reasonOf(error) });
+      throw error;
+    }
+  };
   return new Elysia({ name: 'sessions' })
-    .onError(({ code, error }) => {
-      // Counted here, mapped to a response by the app's one error mapper.
-      const cause = code === 'PARSE' && error instanceof Error ? error.cause : error;
-      metrics.eventsRejected.inc({ reason: reasonOf(cause) });
-    })
     .post(
       '/sessions/:sessionId/complete',
       async ({ params, body, request, set }) => {
-        const event = parseCompletion(
-          { params, body, idempotencyKey: request.headers.get('idempotency-key') },
-          deps.session,
-        );
-        await publish(deps.publisher, event);
+        const event = await counted(async () => {
+          const e = parseCompletion({ params, body, idempotencyKey: request.headers.get('idempotency-key') }, deps.session);
+          await publish(deps.publisher, e);
+          return e;
+        });
         metrics.eventsAccepted.inc();
         set.status = 202;
         return { eventId: event.id, sessionId: event.data.sessionId, status: 'accepted' as const };
       },
-      { parse: ({ request }) => readJsonBody(request, deps.bodyLimitBytes) },
+      { parse: ({ request }) => counted(() => readJsonBody(request, deps.bodyLimitBytes)) },
     )
     .post(
       '/sessions/complete',
       async ({ body, set }) => {
-        const outcomes = parseBatch(body, deps.session);
+        const outcomes = await counted(async () => parseBatch(body, deps.session));
         const results = await Promise.all(
           outcomes.map(async (o) => {
             if (!o.ok) {
@@ -80,6 +84,6 @@ export function createSessionRoutes(deps: SessionRoutesDeps) {
         if (summary.failed > 0) set.headers['retry-after'] = String(deps.retryAfterSeconds);
         return { ...summary, results };
       },
-      { parse: ({ request }) => readJsonBody(request, deps.batchBodyLimitBytes) },
+      { parse: ({ request }) => counted(() => readJsonBody(request, deps.batchBodyLimitBytes)) },
     );
 }

@@ -1,0 +1,157 @@
+import { describe, expect, test } from 'bun:test';
+import { AppError } from '../../../src/errors.ts';
+import type { EventMessage } from '../../../src/events/session-completed.ts';
+import { type BatchTransport, GroupCommitProducer, type GroupCommitOptions } from '../../../src/kafka/group-commit.ts';
+
+const msg = (i: number, size = 10): EventMessage => ({ key: `k${i}`, value: 'x'.repeat(size), headers: {} });
+
+const options = (o: Partial<GroupCommitOptions> = {}): GroupCommitOptions => ({
+  lingerMs: 5,
+  maxBatchEvents: 100,
+  maxInFlightBatches: 1,
+  maxBufferEvents: 1_000,
+  maxBufferBytes: 1_000_000,
+  ackTimeoutMs: 2_000,
+  ...o,
+});
+
+/** A transport whose batches the test acknowledges or fails by hand. */
+class ManualTransport implements BatchTransport {
+  batches: Array<{ messages: readonly EventMessage[]; ack: () => void; fail: (e: unknown) => void }> = [];
+  sendBatch(messages: readonly EventMessage[]): Promise<void> {
+    return new Promise((ack, fail) => this.batches.push({ messages, ack: () => ack(), fail }));
+  }
+}
+
+const settled = async <T>(p: Promise<T>) => {
+  let state: 'pending' | 'resolved' | 'rejected' = 'pending';
+  let reason: unknown;
+  p.then(
+    () => (state = 'resolved'),
+    (e) => {
+      state = 'rejected';
+      reason = e;
+    },
+  );
+  await Bun.sleep(0);
+  return () => ({ state, reason });
+};
+
+const until = async (cond: () => boolean, ms = 2_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await Bun.sleep(1);
+  }
+};
+
+describe('GroupCommitProducer', () => {
+  test('requests within the linger window share one batch and resolve only on ack', async () => {
+    const t = new ManualTransport();
+    const p = new GroupCommitProducer(t, options());
+    const appends = [0, 1, 2].map((i) => p.append(msg(i)));
+    const states = await Promise.all(appends.map(settled));
+    await until(() => t.batches.length === 1);
+    expect(t.batches[0]?.messages.map((m) => m.key)).toEqual(['k0', 'k1', 'k2']);
+    expect(states.map((s) => s().state)).toEqual(['pending', 'pending', 'pending']);
+    t.batches[0]?.ack();
+    await Promise.all(appends);
+    expect(p.depth.events).toBe(0);
+    await p.close();
+  });
+
+  test('a full batch is sent without waiting for the linger timer', async () => {
+    const t = new ManualTransport();
+    const p = new GroupCommitProducer(t, options({ lingerMs: 10_000, maxBatchEvents: 3 }));
+    const appends = [0, 1, 2].map((i) => p.append(msg(i)));
+    await until(() => t.batches.length === 1);
+    t.batches[0]?.ack();
+    await Promise.all(appends);
+    await p.close();
+  });
+
+  test('while a batch is in flight, later requests queue and go in the next batch', async () => {
+    const t = new ManualTransport();
+    const p = new GroupCommitProducer(t, options({ lingerMs: 0 }));
+    const first = p.append(msg(0));
+    await until(() => t.batches.length === 1);
+    const later = [1, 2, 3].map((i) => p.append(msg(i)));
+    await Bun.sleep(5);
+    expect(t.batches.length).toBe(1);
+    t.batches[0]?.ack();
+    await first;
+    await until(() => t.batches.length === 2);
+    expect(t.batches[1]?.messages.map((m) => m.key)).toEqual(['k1', 'k2', 'k3']);
+    t.batches[1]?.ack();
+    await Promise.all(later);
+    await p.close();
+  });
+
+  test('a failed batch rejects every request in it with a retriable BROKER_UNAVAILABLE', async () => {
+    const t = new ManualTransport();
+    const p = new GroupCommitProducer(t, options());
+    const appends = [0, 1].map((i) => p.append(msg(i)));
+    await until(() => t.batches.length === 1);
+    t.batches[0]?.fail(new Error('leader not available'));
+    for (const a of appends) {
+      const error = await a.then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(AppError);
+      expect((error as AppError).code).toBe('BROKER_UNAVAILABLE');
+      expect((error as AppError).retriable).toBe(true);
+    }
+    expect(p.depth.events).toBe(0);
+    await p.close();
+  });
+
+  test('the buffer is bounded in events and bytes: past it, append rejects at once with OVERLOADED', async () => {
+    const t = new ManualTransport();
+    const byCount = new GroupCommitProducer(t, options({ maxBufferEvents: 2, lingerMs: 1_000 }));
+    const ok = [byCount.append(msg(0)), byCount.append(msg(1))];
+    const over = await byCount.append(msg(2)).then(() => undefined, (e: AppError) => e.code);
+    expect(over).toBe('OVERLOADED');
+    const byBytes = new GroupCommitProducer(t, options({ maxBufferBytes: 50, lingerMs: 1_000 }));
+    const fits = byBytes.append(msg(0, 40));
+    const tooBig = await byBytes.append(msg(1, 40)).then(() => undefined, (e: AppError) => e.code);
+    expect(tooBig).toBe('OVERLOADED');
+    void byCount.close();
+    void byBytes.close();
+    for (const b of t.batches) b.ack();
+    await until(() => t.batches.length === 2);
+    for (const b of t.batches) b.ack();
+    await Promise.all([...ok, fits]);
+  });
+
+  test('a batch the broker never acknowledges is rejected with BROKER_TIMEOUT by its deadline, and queued requests too', async () => {
+    const t = new ManualTransport();
+    const p = new GroupCommitProducer(t, options({ ackTimeoutMs: 60, lingerMs: 0 }));
+    const started = performance.now();
+    const inFlight = p.append(msg(0));
+    await until(() => t.batches.length === 1);
+    const queued = p.append(msg(1)); // waits behind the stuck batch
+    const codes = await Promise.all(
+      [inFlight, queued].map((a) => a.then(() => 'ok', (e: AppError) => e.code)),
+    );
+    const elapsed = performance.now() - started;
+    expect(codes).toEqual(['BROKER_TIMEOUT', 'BROKER_TIMEOUT']);
+    expect(elapsed).toBeLessThan(2_000); // bounded: rejected near the 60 ms deadline, not hung
+    expect(p.depth.events).toBe(0);
+    // The queued one was never sent: it must not reach the transport later.
+    t.batches[0]?.ack();
+    await Bun.sleep(10);
+    expect(t.batches.length).toBe(1);
+    await p.close();
+  });
+
+  test('close flushes what is queued, waits for acks, then refuses new appends', async () => {
+    const t = new ManualTransport();
+    const p = new GroupCommitProducer(t, options({ lingerMs: 10_000 }));
+    const pending = [0, 1].map((i) => p.append(msg(i)));
+    const closing = p.close();
+    await until(() => t.batches.length === 1);
+    t.batches[0]?.ack();
+    await closing;
+    await Promise.all(pending);
+    const after = await p.append(msg(9)).then(() => 'ok', (e: AppError) => e.code);
+    expect(after).toBe('SHUTTING_DOWN');
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * The HTTP edge without a broker: the publisher port is an in-memory stand-in, so these tests
+ * pin the contract (status codes, problem+json bodies, headers). The same contract is checked
+ * against a real broker in test/int/write/.
+ */
+import { describe, expect, test } from 'bun:test';
+import { AppError } from '../../../src/errors.ts';
+import type { EventMessage } from '../../../src/events/session-completed.ts';
+import { createApp } from '../../../src/http/app.ts';
+import { createApiMetrics } from '../../../src/http/metrics.ts';
+import { silentLogger } from '../../../src/observability/logger.ts';
+import { createRegistry } from '../../../src/observability/metrics.ts';
+import { createSessionRoutes } from '../../../src/sessions/index.ts';
+import type { EventPublisher } from '../../../src/sessions/service.ts';
+
+function makeApp(publisher: EventPublisher, opts: { draining?: boolean } = {}) {
+  const metrics = createApiMetrics(createRegistry());
+  const app = createApp({
+    logger: silentLogger(),
+    metrics,
+    retryAfterSeconds: 3,
+    accessLogSampleRate: 0,
+    draining: () => opts.draining ?? false,
+    readiness: () => ({ ready: true }),
+    plugins: [
+      createSessionRoutes({
+        publisher,
+        session: { now: () => Date.parse('2026-11-28T12:00:00Z'), newEventId: () => '01938f4e-0000-7000-8000-0000000000aa', maxClockSkewMs: 60_000 },
+        bodyLimitBytes: 1024,
+        batchBodyLimitBytes: 64 * 1024,
+        retryAfterSeconds: 3,
+        metrics,
+      }),
+    ],
+  });
+  return { app, metrics };
+}
+
+const recording = () => {
+  const sent: EventMessage[] = [];
+  return { sent, publisher: { append: async (m: EventMessage) => void sent.push(m) } };
+};
+
+const body = { userId: 'u1', startedAt: '2026-11-28T11:00:00Z', completedAt: '2026-11-28T11:30:00Z' };
+const post = (path: string, payload: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  new Request(`http://localhost${path}`, { method: 'POST', headers, body: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+
+describe('POST /sessions/:sessionId/complete', () => {
+  test('202 with the event id once the publisher has the event', async () => {
+    const { sent, publisher } = recording();
+    const { app } = makeApp(publisher);
+    const res = await app.handle(post('/sessions/s-1/complete', body));
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ eventId: '01938f4e-0000-7000-8000-0000000000aa', sessionId: 's-1', status: 'accepted' });
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.key).toBe('u1');
+  });
+
+  test('echoes a well-formed X-Request-Id', async () => {
+    const { app } = makeApp(recording().publisher);
+    const res = await app.handle(post('/sessions/s/complete', body, { 'content-type': 'application/json', 'x-request-id': 'req-123' }));
+    expect(res.headers.get('x-request-id')).toBe('req-123');
+  });
+
+  const cases: Array<[string, Request, number, string]> = [
+    ['malformed JSON', post('/sessions/s/complete', '{"userId":'), 400, 'MALFORMED_JSON'],
+    ['empty body', post('/sessions/s/complete', ''), 400, 'MALFORMED_JSON'],
+    ['wrong content type', post('/sessions/s/complete', JSON.stringify(body), { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['no content type', new Request('http://localhost/sessions/s/complete', { method: 'POST', body: new Blob([JSON.stringify(body)]) }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['body over the limit', post('/sessions/s/complete', { ...body, attributes: { big: 'x'.repeat(1_000) } }), 413, 'PAYLOAD_TOO_LARGE'],
+    ['schema errors', post('/sessions/bad%20id/complete', { userId: 7 }), 422, 'VALIDATION_FAILED'],
+    ['JSON that is not an object', post('/sessions/s/complete', '[1,2]'), 422, 'VALIDATION_FAILED'],
+  ];
+  for (const [name, request, status, code] of cases) {
+    test(`${name} -> ${status} problem+json (${code}), nothing published`, async () => {
+      const { sent, publisher } = recording();
+      const { app } = makeApp(publisher);
+      const res = await app.handle(request);
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      const problem = (await res.json()) as { code: string; status: number; detail: string };
+      expect(problem.code).toBe(code);
+      expect(problem.status).toBe(status);
+      expect(problem.detail.length).toBeGreaterThan(0);
+      expect(sent).toHaveLength(0);
+    });
+  }
+
+  test('422 lists every failing field path and why', async () => {
+    const { app } = makeApp(recording().publisher);
+    const res = await app.handle(post('/sessions/bad%20id/complete', { userId: 7, startedAt: 'x' }));
+    const problem = (await res.json()) as { issues: Array<{ path: string; message: string }> };
+    expect(problem.issues.map((i) => i.path).sort()).toEqual(['body.completedAt', 'body.startedAt', 'body.userId', 'params.sessionId']);
+    expect(problem.issues.every((i) => i.message.length > 0)).toBe(true);
+  });
+
+  for (const code of ['OVERLOADED', 'BROKER_TIMEOUT', 'BROKER_UNAVAILABLE'] as const) {
+    test(`publisher failure ${code} -> 503 with Retry-After, never 202`, async () => {
+      const { app, metrics } = makeApp({ append: () => Promise.reject(new AppError(code, 'nope')) });
+      const res = await app.handle(post('/sessions/s/complete', body));
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('3');
+      expect(((await res.json()) as { code: string }).code).toBe(code);
+      expect(await metrics.registry.getSingleMetricAsString('events_rejected_total')).toContain(`reason="${code.toLowerCase()}"`);
+    });
+  }
+
+  test('an unexpected publisher error is a 500 that reveals nothing', async () => {
+    const { app } = makeApp({ append: () => Promise.reject(new Error('secret internals')) });
+    const res = await app.handle(post('/sessions/s/complete', body));
+    expect(res.status).toBe(500);
+    expect(await res.text()).not.toContain('secret');
+  });
+
+  test('while draining, writes get 503 and probes still answer', async () => {
+    const { app } = makeApp(recording().publisher, { draining: true });
+    expect((await app.handle(post('/sessions/s/complete', body))).status).toBe(503);
+    expect((await app.handle(new Request('http://localhost/healthz'))).status).toBe(200);
+  });
+});
+
+describe('routing errors', () => {
+  test('unknown route -> 404 problem+json', async () => {
+    const { app } = makeApp(recording().publisher);
+    const res = await app.handle(new Request('http://localhost/nope'));
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+  });
+  test('known route, wrong method -> 405 with Allow', async () => {
+    const { app } = makeApp(recording().publisher);
+    const res = await app.handle(new Request('http://localhost/sessions/s/complete', { method: 'DELETE' }));
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('POST /sessions/complete (batch)', () => {
+  test('one result per item; valid items accepted even beside invalid ones; 207 when mixed', async () => {
+    const { sent, publisher } = recording();
+    const { app } = makeApp(publisher);
+    const res = await app.handle(post('/sessions/complete', { items: [{ sessionId: 'a', ...body }, { sessionId: 'b', ...body, userId: '' }] }));
+    expect(res.status).toBe(207);
+    const out = (await res.json()) as { accepted: number; rejected: number; results: Array<{ index: number; status: string }> };
+    expect(out.accepted).toBe(1);
+    expect(out.rejected).toBe(1);
+    expect(out.results.map((r) => [r.index, r.status])).toEqual([[0, 'accepted'], [1, 'rejected']]);
+    expect(sent).toHaveLength(1);
+  });
+  test('all accepted -> 202', async () => {
+    const { app } = makeApp(recording().publisher);
+    const res = await app.handle(post('/sessions/complete', { items: [{ sessionId: 'a', ...body }, { sessionId: 'b', ...body }] }));
+    expect(res.status).toBe(202);
+  });
+  test('more than 500 items -> 422 naming body.items', async () => {
+    const { app } = makeApp(recording().publisher);
+    const res = await app.handle(post('/sessions/complete', { items: Array.from({ length: 501 }, (_, i) => ({ sessionId: `s${i}`, ...body })) }));
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { issues: Array<{ path: string }> }).issues[0]?.path).toBe('body.items');
+  });
+});
+
+describe('operations', () => {
+  test('metrics expose request durations by route and status, and accepted events', async () => {
+    const { app } = makeApp(recording().publisher);
+    await app.handle(post('/sessions/s/complete', body));
+    await Bun.sleep(5); // onAfterResponse runs after the response is handed back
+    const text = await (await app.handle(new Request('http://localhost/metrics'))).text();
+    expect(text).toContain('http_request_duration_seconds_count{route="/sessions/:sessionId/complete",method="POST",status="202"} 1');
+    expect(text).toContain('events_accepted_total 1');
+    expect(text).toContain('process_resident_memory_bytes');
+  });
+  test('openapi.json documents the write path from the zod schemas', async () => {
+    const { app } = makeApp(recording().publisher);
+    const doc = (await (await app.handle(new Request('http://localhost/openapi.json'))).json()) as { paths: Record<string, any> };
+    const schema = doc.paths['/sessions/{sessionId}/complete'].post.requestBody.content['application/json'].schema;
+    expect(schema.required).toEqual(expect.arrayContaining(['userId', 'startedAt', 'completedAt']));
+    expect((await app.handle(new Request('http://localhost/docs'))).status).toBe(200);
+    expect((await app.handle(new Request('http://localhost/docs/assets/swagger-ui-bundle.js'))).status).toBe(200);
+  });
+});
