@@ -1,0 +1,22 @@
+/**
+ * The one place a ClickHouse client is made, for the analytics consumer, the API plugin, tests
+ * and the benchmark. Tables are always named with their database (validated), so the client
+ * carries no default database.
+ */
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { Config } from '../config.ts';
+
+export type { ClickHouseClient };
+
+export function createClickHouseClient(
+  config: Pick<Config, 'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD'>,
+  options: { requestTimeoutMs?: number; application?: string } = {},
+): ClickHouseClient {
+  return createClient({
+    url: config.CLICKHOUSE_URL,
+    username: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    request_timeout: options.requestTimeoutMs ?? 30_000,
+    application: options.application ?? 'session-pipeline',
+  });
+}
