@@ -1,0 +1,91 @@
+/**
+ * The port the Postgres sink writes through, and its adapter: COPY into a temp staging table,
+ * upsert into `sessions`, recompute `user_stats` for the users that changed; one transaction
+ * per batch. Any error rolls the whole batch back and is rethrown (as STORE_UNAVAILABLE) for the
+ * run loop to retry.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Pool, PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { AppError } from '../../src/errors.ts';
+import { csvChunks } from './copy-csv.ts';
+import type { SessionRow } from './projection.ts';
+import {
+  COPY_STAGING,
+  CREATE_TEMP_TABLES,
+  DELETE_EMPTY_USER_STATS,
+  LOCK_WRITER,
+  RECOMPUTE_USER_STATS,
+  UPSERT_SESSIONS,
+} from './store-sql.ts';
+
+export interface ApplyResult {
+  /** Rows of the batch (one per session). */
+  readonly rows: number;
+  /** Sessions inserted or replaced (0 for a pure replay). */
+  readonly sessionsWritten: number;
+  /** Users whose stats were recomputed. */
+  readonly usersAffected: number;
+}
+
+export interface SessionStore {
+  /** Applies one batch of rows (one per session) in one transaction. Idempotent. */
+  apply(rows: readonly SessionRow[]): Promise<ApplyResult>;
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+}
+
+export function createPgSessionStore(pool: Pool): SessionStore {
+  // Temp tables live as long as their connection: create them once per pooled connection.
+  const prepared = new WeakSet<PoolClient>();
+
+  async function apply(rows: readonly SessionRow[]): Promise<ApplyResult> {
+    if (rows.length === 0) return { rows: 0, sessionsWritten: 0, usersAffected: 0 };
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw new AppError('STORE_UNAVAILABLE', 'cannot connect to Postgres', { cause: error });
+    }
+    let broken = false;
+    try {
+      if (!prepared.has(client)) {
+        await client.query(CREATE_TEMP_TABLES);
+        prepared.add(client);
+      }
+      await client.query('BEGIN');
+      await client.query(LOCK_WRITER);
+      await pipeline(Readable.from(csvChunks(rows)), client.query(copyFrom(COPY_STAGING)));
+      const upsert = await client.query<{ sessions_written: number; users_affected: number }>(UPSERT_SESSIONS);
+      const counts = upsert.rows[0] ?? { sessions_written: 0, users_affected: 0 };
+      if (counts.users_affected > 0) {
+        await client.query(RECOMPUTE_USER_STATS);
+        await client.query(DELETE_EMPTY_USER_STATS);
+      }
+      await client.query('COMMIT');
+      return { rows: rows.length, sessionsWritten: counts.sessions_written, usersAffected: counts.users_affected };
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true; // the connection is gone or wedged: do not put it back in the pool
+      }
+      throw new AppError('STORE_UNAVAILABLE', 'the Postgres batch transaction failed and was rolled back', {
+        cause: error,
+      });
+    } finally {
+      client.release(broken ? true : undefined);
+    }
+  }
+
+  async function ping(): Promise<void> {
+    try {
+      await pool.query('SELECT 1');
+    } catch (error) {
+      throw new AppError('STORE_UNAVAILABLE', 'Postgres is not reachable', { cause: error });
+    }
+  }
+
+  return { apply, ping };
+}
