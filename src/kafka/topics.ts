@@ -1,0 +1,70 @@
+/**
+ * The service's topics, made idempotently at start-up (stack start, tests, system start): the
+ * main topic and its dead-letter topic. Existing topics are kept; a main topic with fewer
+ * partitions than configured is grown (Kafka cannot shrink one, so more than configured is only
+ * reported). Retention is set when a topic is created.
+ */
+import type { Admin } from 'kafkajs';
+import type { Config } from '../config.ts';
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+  readonly dlqTopic: string;
+  /** The dead-letter topic is read by people, not by scaled-out consumers: 1 partition by default. */
+  readonly dlqPartitions?: number;
+  /** retention.ms of both topics at creation; -1 keeps messages forever. */
+  readonly retentionMs: number;
+}
+
+export interface EnsureTopicsResult {
+  readonly created: readonly string[];
+  /** Main topic grown from `from` to `to` partitions. */
+  readonly grown?: { readonly topic: string; readonly from: number; readonly to: number };
+  /** Set when the topic has more partitions than configured (Kafka cannot shrink a topic). */
+  readonly morePartitionsThanConfigured?: { readonly topic: string; readonly actual: number; readonly configured: number };
+}
+
+export const topicSpecFromConfig = (
+  config: Pick<Config, 'KAFKA_TOPIC' | 'KAFKA_TOPIC_PARTITIONS' | 'KAFKA_DLQ_TOPIC' | 'KAFKA_TOPIC_RETENTION_MS'>,
+): TopicSpec => ({
+  topic: config.KAFKA_TOPIC,
+  partitions: config.KAFKA_TOPIC_PARTITIONS,
+  dlqTopic: config.KAFKA_DLQ_TOPIC,
+  retentionMs: config.KAFKA_TOPIC_RETENTION_MS,
+});
+
+/** Creates the main and dead-letter topics when missing; grows the main topic when asked to. */
+export async function ensureTopics(admin: Admin, spec: TopicSpec): Promise<EnsureTopicsResult> {
+  const existing = new Set(await admin.listTopics());
+  const configEntries = [
+    { name: 'retention.ms', value: String(spec.retentionMs) },
+    { name: 'cleanup.policy', value: 'delete' },
+  ];
+  const wanted = [
+    { topic: spec.topic, numPartitions: spec.partitions },
+    { topic: spec.dlqTopic, numPartitions: spec.dlqPartitions ?? 1 },
+  ];
+  const missing = wanted.filter((t) => !existing.has(t.topic));
+  const created: string[] = [];
+  if (missing.length > 0) {
+    // Returns false (no error) when another process created them first: still idempotent.
+    await admin.createTopics({
+      topics: missing.map((t) => ({ ...t, replicationFactor: -1, configEntries })),
+      waitForLeaders: true,
+    });
+    created.push(...missing.map((t) => t.topic));
+  }
+  if (created.includes(spec.topic)) return { created };
+
+  const metadata = await admin.fetchTopicMetadata({ topics: [spec.topic] });
+  const actual = metadata.topics[0]?.partitions.length ?? 0;
+  if (actual < spec.partitions) {
+    await admin.createPartitions({ topicPartitions: [{ topic: spec.topic, count: spec.partitions }], validateOnly: false });
+    return { created, grown: { topic: spec.topic, from: actual, to: spec.partitions } };
+  }
+  if (actual > spec.partitions) {
+    return { created, morePartitionsThanConfigured: { topic: spec.topic, actual, configured: spec.partitions } };
+  }
+  return { created };
+}
