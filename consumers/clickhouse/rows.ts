@@ -18,6 +18,8 @@ export interface SessionEventRow {
   readonly completed_at: number;
   readonly received_at: number;
   readonly ingested_at: number;
+  /** The writer's clock in ms: decides which copy of a redelivered event the table keeps (the first). */
+  readonly ingested_at_ms: number;
   /** receivedAt - completedAt: client clock to API clock; negative when the client clock runs ahead. */
   readonly client_to_api_lag_ms: number;
   /** ingestedAt - receivedAt: API accepted it -> the analytics store got it. */
@@ -43,6 +45,7 @@ export function toSessionEventRow(event: SessionCompleted, ingestedAtMs: number)
     completed_at: unixSeconds(completedMs),
     received_at: unixSeconds(receivedMs),
     ingested_at: unixSeconds(ingestedAtMs),
+    ingested_at_ms: ingestedAtMs,
     client_to_api_lag_ms: receivedMs - completedMs,
     api_to_analytics_lag_ms: ingestedAtMs - receivedMs,
   };

@@ -13,6 +13,10 @@
 -- redelivery of the message) and event_id, so a redelivered event collapses onto the first.
 -- Merges happen "eventually": exact queries must still be dedupe-aware (FINAL or GROUP BY
 -- event_id), see docs/analytics.md.
+-- Copies differ only in ingested_at and api_to_analytics_lag_ms. The merge keeps the FIRST
+-- delivery (the true freshness): ReplacingMergeTree keeps the highest version, and the
+-- version is the bit-inverse of the ms ingestion instant, so the earliest write wins.
+-- ingested_at_ms is the one instant kept in ms, because which copy came first needs it.
 -- The key leads with received_at because analyst and dashboard queries filter on a time range.
 CREATE TABLE IF NOT EXISTS session_events
 (
@@ -26,9 +30,11 @@ CREATE TABLE IF NOT EXISTS session_events
     completed_at DateTime('UTC'),
     received_at DateTime('UTC'),
     ingested_at DateTime('UTC'),
+    ingested_at_ms UInt64,
     client_to_api_lag_ms Int64,
-    api_to_analytics_lag_ms Int64
+    api_to_analytics_lag_ms Int64,
+    first_delivery_version UInt64 MATERIALIZED bitNot(ingested_at_ms)
 )
-ENGINE = ReplacingMergeTree()
+ENGINE = ReplacingMergeTree(first_delivery_version)
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (received_at, event_id);

@@ -1,7 +1,7 @@
 /**
  * The one place a ClickHouse client is made, for the analytics consumer, the API plugin, tests
- * and the benchmark. Tables are always named with their database (validated), so the client
- * carries no default database.
+ * and the benchmark. The code names tables with their database (validated), so the client
+ * needs no default database; tests and analysts' tools may still set one.
  */
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../config.ts';
@@ -10,7 +10,7 @@ export type { ClickHouseClient };
 
 export function createClickHouseClient(
   config: Pick<Config, 'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD'>,
-  options: { requestTimeoutMs?: number; application?: string } = {},
+  options: { requestTimeoutMs?: number; application?: string; database?: string } = {},
 ): ClickHouseClient {
   return createClient({
     url: config.CLICKHOUSE_URL,
@@ -18,5 +18,6 @@ export function createClickHouseClient(
     password: config.CLICKHOUSE_PASSWORD,
     request_timeout: options.requestTimeoutMs ?? 30_000,
     application: options.application ?? 'session-pipeline',
+    ...(options.database === undefined ? {} : { database: options.database }),
   });
 }

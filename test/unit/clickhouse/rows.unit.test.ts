@@ -29,6 +29,7 @@ describe('toSessionEventRow', () => {
       completed_at: Math.floor((RECEIVED - 120) / 1000),
       received_at: Math.floor(RECEIVED / 1000),
       ingested_at: Math.floor((RECEIVED + 1_830) / 1000),
+      ingested_at_ms: RECEIVED + 1_830,
       client_to_api_lag_ms: 120,
       api_to_analytics_lag_ms: 1_830,
     });
