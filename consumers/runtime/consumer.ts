@@ -248,6 +248,10 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       });
       await producer.connect();
       await admin.connect();
+      // The broker may not auto-create topics; a consumer that cannot dead-letter would stall.
+      if (await admin.createTopics({ topics: [{ topic: dlqTopic }], waitForLeaders: true })) {
+        log.info({ dlqTopic }, 'created the dead-letter topic');
+      }
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning ?? false });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });

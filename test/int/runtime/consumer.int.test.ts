@@ -1,0 +1,228 @@
+/**
+ * The consumer runtime against a real Kafka, with a recording sink (our own port, not a mock of
+ * Kafka): batching, commits only after the write, dead letters with their reason headers,
+ * retry with backoff while the partition waits, and stop() interrupting a backoff.
+ */
+import { afterEach, describe, expect, test } from 'bun:test';
+import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { createConsumer, type BatchSink, type RunningConsumer, type SessionCompleted } from '../../../consumers/runtime/index.ts';
+import { DLQ_HEADERS } from '../../../consumers/runtime/dead-letter.ts';
+import { silentLogger } from '../../../src/observability/logger.ts';
+import { createTestTopic, kafka, type TestTopic } from './kafka-helpers.ts';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
+});
+
+async function topicFor(name: string, partitions = 3): Promise<TestTopic> {
+  const t = await createTestTopic(name, partitions);
+  cleanups.push(() => t.cleanup());
+  return t;
+}
+
+function startConsumer(t: TestTopic, sink: BatchSink, over: Partial<Parameters<typeof createConsumer>[0]> = {}) {
+  const registry = new Registry();
+  const consumer = createConsumer({
+    kafka,
+    topic: t.topic,
+    dlqTopic: t.dlqTopic,
+    groupId: t.groupId,
+    sink,
+    batchMaxEvents: 100,
+    batchMaxWaitMs: 50,
+    retryMaxBackoffMs: 200,
+    retryBaseBackoffMs: 20,
+    logger: silentLogger(),
+    registry,
+    fromBeginning: true,
+    ...over,
+  });
+  cleanups.push(() => consumer.stop());
+  return { consumer, registry };
+}
+
+class RecordingSink implements BatchSink {
+  readonly name = 'recording';
+  readonly batches: SessionCompleted[][] = [];
+  failuresLeft = 0;
+  onFailure: () => Promise<void> = async () => {};
+  get events() {
+    return this.batches.flat();
+  }
+  async write(events: readonly SessionCompleted[]) {
+    if (this.failuresLeft > 0) {
+      this.failuresLeft -= 1;
+      await this.onFailure();
+      throw new Error('sink down');
+    }
+    this.batches.push([...events]);
+  }
+}
+
+function events(n: number, users = 10): SessionCompleted[] {
+  const now = Date.now();
+  return Array.from({ length: n }, (_, i) => ({
+    id: randomUUID(),
+    type: 'SessionCompleted' as const,
+    version: 1 as const,
+    occurredAt: new Date(now - 1000).toISOString(),
+    receivedAt: new Date(now).toISOString(),
+    data: {
+      sessionId: `s-${i}`,
+      userId: `u-${i % users}`,
+      startedAt: new Date(now - 61_000).toISOString(),
+      completedAt: new Date(now - 1000).toISOString(),
+      outcome: 'completed' as const,
+      score: i,
+    },
+  }));
+}
+
+async function committed(t: TestTopic): Promise<Record<number, string>> {
+  const [entry] = await t.admin.fetchOffsets({ groupId: t.groupId, topics: [t.topic] });
+  return Object.fromEntries((entry?.partitions ?? []).map((p) => [p.partition, p.offset]));
+}
+
+/** The commit of every partition that holds messages equals its high watermark. */
+async function expectCommittedAtHighWatermarks(t: TestTopic) {
+  const offsets = (await t.admin.fetchTopicOffsets(t.topic)).filter((o) => o.high !== o.low);
+  expect(offsets.length).toBeGreaterThan(0);
+  const c = await committed(t);
+  for (const o of offsets) expect({ partition: o.partition, committed: c[o.partition] }).toEqual({ partition: o.partition, committed: o.high });
+}
+
+async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  return values
+    .map((v) => v as typeof v & { metricName?: string })
+    .filter((v) => v.metricName === undefined || v.metricName === name || v.metricName === `${name}_count`)
+    .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+describe('consumer runtime (real Kafka)', () => {
+  test('writes every event in batches of at most batchMaxEvents and commits up to the high watermark', async () => {
+    const t = await topicFor('rt-batches');
+    const sent = events(1_000);
+    await t.send(sent);
+    const sink = new RecordingSink();
+    const { consumer, registry } = startConsumer(t, sink);
+    await consumer.start();
+    await consumer.whenCaughtUp(30_000);
+    expect(new Set(sink.events.map((e) => e.id))).toEqual(new Set(sent.map((e) => e.id)));
+    expect(Math.max(...sink.batches.map((b) => b.length))).toBeLessThanOrEqual(100);
+    await expectCommittedAtHighWatermarks(t);
+    expect(await metricValue(registry, 'consumer_events_written_total')).toBe(1_000);
+    expect(await metricValue(registry, 'consumer_freshness_seconds')).toBe(1_000);
+    const lag = await registry.getSingleMetric('consumer_lag_messages')!.get();
+    const nonEmpty = (await t.admin.fetchTopicOffsets(t.topic)).filter((o) => o.high !== o.low).length;
+    expect(lag.values.length).toBe(nonEmpty);
+    expect(lag.values.every((v) => v.value === 0)).toBe(true);
+    expect(consumer.isJoined?.()).toBe(true);
+  });
+
+  test('a partial batch is flushed after batchMaxWaitMs', async () => {
+    const t = await topicFor('rt-wait', 1);
+    const sink = new RecordingSink();
+    const { consumer } = startConsumer(t, sink, { batchMaxEvents: 10_000, batchMaxWaitMs: 100 });
+    await consumer.start();
+    await t.send(events(5));
+    await consumer.whenCaughtUp(15_000);
+    expect(sink.events.length).toBe(5);
+  });
+
+  test('poison messages go to the DLQ with reason headers and the original bytes; the rest proceed', async () => {
+    const t = await topicFor('rt-dlq', 2);
+    const good = events(20);
+    const poison = [
+      { key: 'u-1', value: '{not json', headers: { 'x-trace': 'abc' } },
+      { key: 'u-2', value: JSON.stringify({ ...good[0], version: 7 }) },
+      { key: 'u-3', value: JSON.stringify({ ...good[0], data: { ...good[0]!.data, outcome: 'won' } }) },
+    ];
+    await t.send([...good.slice(0, 10), ...poison, ...good.slice(10)]);
+    const sink = new RecordingSink();
+    const { consumer, registry } = startConsumer(t, sink);
+    await consumer.start();
+    await consumer.whenCaughtUp(30_000);
+    expect(new Set(sink.events.map((e) => e.id))).toEqual(new Set(good.map((e) => e.id)));
+
+    const dead = await t.readDlq(3);
+    expect(dead.length).toBe(3);
+    const byKey = new Map(dead.map((d) => [d.key, d]));
+    const notJson = byKey.get('u-1')!;
+    expect(notJson.value).toBe('{not json');
+    expect(notJson.headers['x-trace']).toBe('abc');
+    expect(notJson.headers[DLQ_HEADERS.reasonKind]).toBe('not_json');
+    expect(notJson.headers[DLQ_HEADERS.reason]).toStartWith('value is not JSON');
+    expect(notJson.headers[DLQ_HEADERS.sourceTopic]).toBe(t.topic);
+    expect(notJson.headers[DLQ_HEADERS.consumerGroup]).toBe(t.groupId);
+    expect(Number(notJson.headers[DLQ_HEADERS.sourcePartition])).toBeGreaterThanOrEqual(0);
+    expect(Number(notJson.headers[DLQ_HEADERS.sourceOffset])).toBeGreaterThanOrEqual(0);
+    expect(byKey.get('u-2')!.headers[DLQ_HEADERS.reasonKind]).toBe('unsupported_version');
+    expect(byKey.get('u-3')!.headers[DLQ_HEADERS.reasonKind]).toBe('invalid');
+    expect(byKey.get('u-3')!.headers[DLQ_HEADERS.reason]).toContain('data.outcome');
+    expect(await metricValue(registry, 'consumer_dead_letters_total')).toBe(3);
+    await expectCommittedAtHighWatermarks(t);
+  });
+
+  test('a failing sink is retried with backoff while nothing is committed; then nothing is lost', async () => {
+    const t = await topicFor('rt-retry', 1);
+    const sent = events(50);
+    await t.send(sent);
+    const sink = new RecordingSink();
+    sink.failuresLeft = 4;
+    const commitsSeenWhileFailing: Array<Record<number, string>> = [];
+    sink.onFailure = async () => {
+      commitsSeenWhileFailing.push(await committed(t));
+    };
+    const { consumer, registry } = startConsumer(t, sink);
+    await consumer.start();
+    await consumer.whenCaughtUp(30_000);
+    expect(commitsSeenWhileFailing.length).toBe(4);
+    for (const c of commitsSeenWhileFailing) expect(c).toEqual({ 0: '-1' });
+    expect(sink.events.map((e) => e.id)).toEqual(sent.map((e) => e.id)); // in partition order, once
+    expect(await metricValue(registry, 'consumer_retries_total', { step: 'write' })).toBe(4);
+  });
+
+  test('stop() interrupts a long backoff, commits nothing unwritten, and a restart redelivers', async () => {
+    const t = await topicFor('rt-stop', 1);
+    const sent = events(30);
+    await t.send(sent);
+    const failing = new RecordingSink();
+    failing.failuresLeft = 1_000;
+    let failures = 0;
+    failing.onFailure = async () => {
+      failures += 1;
+    };
+    const first = startConsumer(t, failing, { retryMaxBackoffMs: 60_000, retryBaseBackoffMs: 30_000 });
+    await first.consumer.start();
+    const deadline = performance.now() + 20_000;
+    while (failures === 0 && performance.now() < deadline) await Bun.sleep(20);
+    expect(failures).toBe(1);
+    const t0 = performance.now();
+    await first.consumer.stop();
+    expect(performance.now() - t0).toBeLessThan(10_000); // not the 15-30 s backoff
+    expect(failures).toBe(2); // one last attempt at stop
+    expect(await committed(t)).toEqual({ 0: '-1' });
+
+    const healthy = new RecordingSink();
+    const second = startConsumer(t, healthy);
+    await second.consumer.start();
+    await second.consumer.whenCaughtUp(30_000);
+    expect(healthy.events.map((e) => e.id)).toEqual(sent.map((e) => e.id));
+  });
+
+  test('whenCaughtUp rejects after its deadline when the consumer cannot catch up', async () => {
+    const t = await topicFor('rt-timeout', 1);
+    await t.send(events(3));
+    const sink = new RecordingSink();
+    sink.failuresLeft = 1_000;
+    const { consumer } = startConsumer(t, sink);
+    await consumer.start();
+    await expect(consumer.whenCaughtUp(1_000)).rejects.toThrow(/did not catch up/);
+  });
+});
