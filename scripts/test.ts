@@ -1,0 +1,180 @@
+/**
+ * `npm test`: brings up what the tests need, runs the tiers, ends with `N passed, N failed`.
+ *
+ *   bun scripts/test.ts            all tiers: unit, then int and e2e against the native stack
+ *   bun scripts/test.ts unit       unit only (never starts the stack)
+ *   bun scripts/test.ts int|e2e    one tier (starts the stack first)
+ *
+ * Tiers by suffix: test/**\/*.unit.test.ts, *.int.test.ts, *.e2e.test.ts. Each tier is one
+ * `bun test <files>` child with the same environment (so the same configuration). Counts come
+ * from bun's summary lines (` 12 pass`, ` 0 fail`); its junit report was not used because it
+ * leaves out errors raised outside a test (a file that fails to load), which the summary counts.
+ * A tier that exits non-zero without a counted failure, and a stack that fails to start, each
+ * count as one failure with a message.
+ *
+ * The stack is left running afterwards (a developer wants it warm; CI machines are thrown away):
+ * `npm run stack -- stop` stops it.
+ */
+import { spawn } from 'node:child_process';
+import { loadConfig } from '../src/config.ts';
+import { isAppError } from '../src/errors.ts';
+import { createKafka } from '../src/kafka/client.ts';
+import { ensureTopics, topicSpecFromConfig } from '../src/kafka/topics.ts';
+import { silentLogger } from '../src/observability/logger.ts';
+import { startStack } from '../stack/index.ts';
+import { consoleStackLog, hideKafkajsTimerWarning, seconds } from '../stack/log.ts';
+import { REPO_ROOT } from '../stack/paths.ts';
+import { migrate } from './migrate.ts';
+
+const TIERS = ['unit', 'int', 'e2e'] as const;
+const STACK_NOT_STARTED = 'not run: the stack did not start';
+type Tier = (typeof TIERS)[number];
+
+/** Per-test backstop (tests wait on conditions with their own deadlines). */
+const PER_TEST_TIMEOUT_MS = 120_000;
+/** Whole-tier backstop: a hung child is killed and counted as a failure. */
+const TIER_TIMEOUT_MS = 30 * 60_000;
+
+export interface TierResult {
+  readonly tier: Tier;
+  readonly files: number;
+  readonly passed: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly ms: number;
+  readonly note?: string;
+}
+
+/** Reads bun test's closing summary (` 3 pass`, ` 1 fail`, ` 2 skip`, ` 1 todo`). */
+export function parseBunSummary(output: string): { pass: number; fail: number; skip: number } | undefined {
+  const count = (word: string) => {
+    const matches = [...output.matchAll(new RegExp(`^\\s*(\\d+) ${word}\\s*$`, 'gm'))];
+    const last = matches.at(-1);
+    return last === undefined ? undefined : Number(last[1]);
+  };
+  const pass = count('pass');
+  const fail = count('fail');
+  if (pass === undefined && fail === undefined) return undefined;
+  return { pass: pass ?? 0, fail: fail ?? 0, skip: (count('skip') ?? 0) + (count('todo') ?? 0) };
+}
+
+async function tierFiles(tier: Tier): Promise<string[]> {
+  const files: string[] = [];
+  for await (const f of new Bun.Glob(`test/**/*.${tier}.test.ts`).scan({ cwd: REPO_ROOT })) files.push(`./${f}`);
+  return files.sort();
+}
+
+function runTier(tier: Tier, files: readonly string[]): Promise<TierResult> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    // Paths starting with ./ are taken as files, not as name filters.
+    const child = spawn(process.execPath, ['test', `--timeout=${PER_TEST_TIMEOUT_MS}`, ...files], {
+      cwd: REPO_ROOT,
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const collect = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      stream.write(chunk);
+    };
+    child.stdout.on('data', collect(process.stdout));
+    child.stderr.on('data', collect(process.stderr));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, TIER_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const ms = Date.now() - started;
+      const summary = parseBunSummary(output);
+      const base = { tier, files: files.length, ms };
+      if (timedOut) {
+        resolve({ ...base, passed: summary?.pass ?? 0, failed: (summary?.fail ?? 0) + 1, skipped: summary?.skip ?? 0, note: `killed after ${seconds(TIER_TIMEOUT_MS)}` });
+      } else if (summary === undefined) {
+        resolve({ ...base, passed: 0, failed: 1, skipped: 0, note: `bun test ended (${signal ?? `exit code ${code}`}) without a summary` });
+      } else if (code !== 0 && summary.fail === 0) {
+        resolve({ ...base, passed: summary.pass, failed: 1, skipped: summary.skip, note: `bun test exited with ${signal ?? `code ${code}`} but counted no failure` });
+      } else {
+        resolve({ ...base, passed: summary.pass, failed: summary.fail, skipped: summary.skip });
+      }
+    });
+  });
+}
+
+/** Starts the stack, applies migrations, creates the topics. Returns an error message or undefined. */
+async function prepareStack(): Promise<string | undefined> {
+  const config = loadConfig(process.env);
+  const log = consoleStackLog('[test]');
+  try {
+    await startStack(config, log);
+    await migrate(config, log);
+    const admin = createKafka(config, silentLogger(), '-test-setup').admin();
+    await admin.connect();
+    try {
+      const r = await ensureTopics(admin, topicSpecFromConfig(config));
+      if (r.created.length > 0) log.info(`created topics ${r.created.join(', ')}`);
+    } finally {
+      await admin.disconnect();
+    }
+    return undefined;
+  } catch (error) {
+    return isAppError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  }
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  const wanted = args[0];
+  if (wanted !== undefined && !(TIERS as readonly string[]).includes(wanted)) {
+    console.error(`usage: bun scripts/test.ts [${TIERS.join('|')}]`);
+    return 2;
+  }
+  const tiers: readonly Tier[] = wanted === undefined ? TIERS : [wanted as Tier];
+
+  const results: TierResult[] = [];
+  let stackError: string | undefined;
+  let stackPrepared = false;
+  for (const tier of tiers) {
+    const files = await tierFiles(tier);
+    if (files.length === 0) {
+      results.push({ tier, files: 0, passed: 0, failed: 0, skipped: 0, ms: 0, note: 'no test files' });
+      continue;
+    }
+    if (tier !== 'unit' && !stackPrepared) {
+      stackPrepared = true;
+      const t = Date.now();
+      console.log('[test] starting the stack (Kafka, Postgres, ClickHouse), migrations, topics…');
+      stackError = await prepareStack();
+      if (stackError === undefined) console.log(`[test] stack ready in ${seconds(Date.now() - t)}`);
+    }
+    if (tier !== 'unit' && stackError !== undefined) {
+      // The stack failure counts once, on the first tier it stopped.
+      const counted = results.some((r) => r.note === STACK_NOT_STARTED);
+      results.push({ tier, files: files.length, passed: 0, failed: counted ? 0 : 1, skipped: 0, ms: 0, note: STACK_NOT_STARTED });
+      continue;
+    }
+    console.log(`\n[test] ===== ${tier}: ${files.length} files =====`);
+    results.push(await runTier(tier, files));
+  }
+
+  console.log('\n[test] ===== summary =====');
+  if (stackError !== undefined) console.log(`[test] the stack failed to start (counted as a failure):\n${stackError}`);
+  for (const r of results) {
+    console.log(
+      `[test] ${r.tier.padEnd(4)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed ` +
+        `${String(r.skipped).padStart(3)} skipped  ${r.files} files  ${seconds(r.ms)}${r.note ? `  (${r.note})` : ''}`,
+    );
+  }
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+if (import.meta.main) {
+  hideKafkajsTimerWarning();
+  process.exitCode = await main(process.argv.slice(2));
+  // Sockets of the set-up clients may linger a moment; the work is done.
+  process.exit(process.exitCode);
+}
