@@ -33,8 +33,8 @@
     return Math.max(320, figure.clientWidth - 16);
   }
 
-  /** Creates the chart on first data, then only swaps its data. */
-  function draw(id, seriesDefs, data) {
+  /** Creates the chart on first data, then only swaps its data; `xRange` pins the window. */
+  function draw(id, seriesDefs, data, xRange) {
     const figure = $(id);
     const points = data[0].length;
     figure.dataset.points = String(points);
@@ -67,6 +67,8 @@
     } else {
       charts[id].plot.setData(data);
     }
+    // Show the whole window, so a stretch without data reads as a gap, not as a zoom.
+    if (xRange) charts[id].plot.setScale('x', { min: xRange[0], max: xRange[1] });
   }
 
   async function getJson(url) {
@@ -87,7 +89,8 @@
 
   function renderThroughput(series) {
     const xs = series.points.map((p) => toSec(p.t));
-    draw('chart-throughput', [{ label: 'events/s', fill: 'rgba(47,111,222,0.12)' }], [xs, series.points.map((p) => p.eventsPerSecond)]);
+    const range = [toSec(series.from), toSec(series.to)];
+    draw('chart-throughput', [{ label: 'events/s', fill: 'rgba(47,111,222,0.12)' }], [xs, series.points.map((p) => p.eventsPerSecond)], range);
     const total = series.points.reduce((s, p) => s + p.events, 0);
     $('tile-events').textContent = fmt(total);
     $('tile-last-received').textContent = series.lastReceivedAt ? new Date(series.lastReceivedAt).toLocaleTimeString() : '–';
@@ -97,15 +100,18 @@
   function renderLatency(series) {
     const pts = series.points;
     const xs = pts.map((p) => toSec(p.t));
+    const range = [toSec(series.from), toSec(series.to)];
     draw(
       'chart-duration',
       [{ label: 'p50' }, { label: 'p95' }, { label: 'p99' }],
       [xs, pts.map((p) => p.durationMs.p50), pts.map((p) => p.durationMs.p95), pts.map((p) => p.durationMs.p99)],
+      range,
     );
     draw(
       'chart-pipeline-lag',
       [{ label: 'p50' }, { label: 'p99' }],
       [xs, pts.map((p) => p.pipelineLagMs.p50), pts.map((p) => p.pipelineLagMs.p99)],
+      range,
     );
     const last = pts[pts.length - 1];
     $('tile-lag').textContent = last ? fmt(last.pipelineLagMs.p99, ' ms') : '–';
