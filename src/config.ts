@@ -97,6 +97,8 @@ const schema = z
     CH_BATCH_MAX_WAIT_MS: int(1, 60_000).default(1_000),
     CH_CONSUMER_METRICS_PORT: port.default(9465),
     CONSUMER_RETRY_MAX_BACKOFF_MS: int(10, 600_000).default(10_000),
+    /** How long the group waits for a silent member (e.g. a SIGKILLed consumer) before reassigning its partitions. */
+    CONSUMER_SESSION_TIMEOUT_MS: int(6_000, 300_000).default(30_000),
 
     // --- Development switches
     PG_LOG_MIN_DURATION_MS: int(-1, 3_600_000).default(250),

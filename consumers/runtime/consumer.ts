@@ -50,8 +50,8 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
 
   const consumer: Consumer = kafka.consumer({
     groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
     // The run loop has its own timer for batchMaxWaitMs; a short fetch wait keeps stop() prompt.
     maxWaitTimeInMs: Math.min(500, Math.max(10, batchMaxWaitMs)),
     maxBytesPerPartition: 4 * 1024 * 1024,

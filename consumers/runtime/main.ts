@@ -18,7 +18,7 @@ import type { ConsumerMainArgs } from './types.ts';
 export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = args.config ?? loadConfig(process.env);
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
@@ -39,6 +39,8 @@ export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
     batchMaxEvents: args.batchMaxEvents,
     batchMaxWaitMs: args.batchMaxWaitMs,
     retryMaxBackoffMs: config.CONSUMER_RETRY_MAX_BACKOFF_MS,
+    fromBeginning: args.fromBeginning ?? true,
+    sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
     logger,
     registry,
     onCrash: (error, restart) => {

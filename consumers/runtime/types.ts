@@ -45,6 +45,8 @@ export interface ConsumerOptions {
   retryBaseBackoffMs?: number;
   /** Labels every metric of this consumer (default: the sink name). Lets tests run several per registry. */
   metricsLabel?: string;
+  /** Kafka group session timeout (default 30 s): how soon partitions of a dead member move on. */
+  sessionTimeoutMs?: number;
   /** Injected clock (ms since epoch), for freshness; default Date.now. */
   now?: () => number;
   /** Called when the Kafka consumer crashes; `restart` false means kafkajs gave up (exit and let the supervisor restart). */
@@ -73,4 +75,11 @@ export interface ConsumerMainArgs {
   groupId: string;
   batchMaxEvents: number;
   batchMaxWaitMs: number;
+  /**
+   * Where a group with no committed offset starts. Default true: a read model needs the whole
+   * history, so a new deployment (or a new group id) replays the topic from the earliest offset.
+   */
+  fromBeginning?: boolean;
+  /** The already parsed config, when the entry point needed it to fill the fields above (parsed from process.env otherwise). */
+  config?: Config;
 }

@@ -98,6 +98,19 @@ export async function createTestTopic(prefix: string, partitions = 3): Promise<T
   };
 }
 
+/** Waits until the group's commits reach the topic's current high watermarks (from outside the consumer). */
+export async function waitGroupCaughtUp(t: TestTopic, timeoutMs = 60_000): Promise<void> {
+  const targets = (await t.admin.fetchTopicOffsets(t.topic)).filter((o) => o.high !== o.low);
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const [entry] = await t.admin.fetchOffsets({ groupId: t.groupId, topics: [t.topic] });
+    const committed = new Map((entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    if (targets.every((o) => (committed.get(o.partition) ?? -1n) >= BigInt(o.high))) return;
+    if (performance.now() > deadline) throw new Error(`group ${t.groupId} did not catch up within ${timeoutMs} ms`);
+    await Bun.sleep(100);
+  }
+}
+
 export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) {
