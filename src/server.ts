@@ -10,7 +10,7 @@
 import type { Server } from 'bun';
 import type { AnyElysia } from 'elysia';
 import { type Config, loadConfig } from './config.ts';
-import { describeError, isAppError } from './errors.ts';
+import { AppError, describeError, isAppError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import { type ApiMetrics, createApiMetrics } from './http/metrics.ts';
 import { createKafka } from './kafka/client.ts';
@@ -93,15 +93,18 @@ export function startApi(config: Config, logger: Logger, overrides: ApiOverrides
     ],
   });
 
-  const server = Bun.serve({
+  // app.listen uses Elysia's Bun adapter (compiled handlers); measured faster than passing
+  // app.fetch to Bun.serve.
+  app.listen({
     hostname: config.HTTP_HOST,
     port: overrides.port ?? config.HTTP_PORT,
     reusePort: config.API_WORKERS > 1,
     // A backstop only: the routes enforce the exact limits with a 413 problem+json.
     maxRequestBodySize: Math.max(config.BODY_LIMIT_BYTES, config.BATCH_BODY_LIMIT_BYTES) + 1024,
     idleTimeout: 30,
-    fetch: (request) => app.fetch(request),
   });
+  const server = app.server;
+  if (!server) throw new AppError('INTERNAL', 'The HTTP server did not start.');
   const connected = transport.connect();
 
   let shuttingDown: Promise<void> | undefined;
