@@ -106,7 +106,7 @@ function steps(config: Pick<Config, 'STACK_DIR'>): Step[] {
         mkdirSync(tmp, { recursive: true });
         const r = await exec(
           ['mvn', '-q', '-B', '-Dstyle.color=never', '-f', KAFKA_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`, '-DincludeScope=runtime'],
-          { timeoutMs: INSTALL_TIMEOUT_MS, cwd: REPO_ROOT, env: process.env, echo: true },
+          { timeoutMs: INSTALL_TIMEOUT_MS, cwd: REPO_ROOT, env: process.env }, // -q: silent unless it fails
         );
         if (r.code !== 0) throw installFailure('mvn dependency:copy-dependencies', `${describeExit(r)}\n${outputTail(r)}`);
         writeFileSync(stampPath(tmp), `${pomHash()}\n`);

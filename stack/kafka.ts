@@ -148,12 +148,15 @@ export function kafkaService(config: Config): ServiceDefinition {
       writeFileSync(log4j2, log4j2Config(serverLog));
       // Formatted means meta.properties exists. Formatting goes into a side folder renamed into
       // place when done, so a crash mid-format leaves only the side folder, wiped next time.
-      if (existsSync(join(paths.data, 'meta.properties'))) return;
+      const formatting = `${paths.data}.formatting`;
+      if (existsSync(join(paths.data, 'meta.properties'))) {
+        rmSync(formatting, { recursive: true, force: true });
+        return;
+      }
       if (existsSync(paths.data)) {
         log.warn(`kafka: ${paths.data} has no meta.properties (an interrupted format?); wiping it`);
         rmSync(paths.data, { recursive: true, force: true });
       }
-      const formatting = `${paths.data}.formatting`;
       rmSync(formatting, { recursive: true, force: true });
       const formatProps = join(paths.home, 'format.properties');
       writeFileSync(formatProps, kafkaProperties(config, formatting));

@@ -138,7 +138,7 @@ export function postgresService(config: Config): ServiceDefinition {
     consoleLog: logFile,
     matches: cmdlineHas('postgres', '-D', paths.data),
     stopSignal: 'SIGINT', // "fast" shutdown: SIGTERM would wait for every client to disconnect
-    serverPidFile: join(paths.data, 'postmaster.pid'),
+    serverLockFiles: [join(paths.data, 'postmaster.pid'), join(socketDir, `.s.PGSQL.${config.PG_PORT}.lock`)],
 
     async prepare(log, timeoutMs) {
       const u = user();
@@ -154,12 +154,15 @@ export function postgresService(config: Config): ServiceDefinition {
       writeFileSync(hbaFile, HBA);
       // Initialised means PG_VERSION exists. initdb writes into a side folder renamed into place
       // when done, so an interrupted initdb leaves only the side folder, wiped next time.
-      if (existsSync(join(paths.data, 'PG_VERSION'))) return;
+      const init = `${paths.data}.initdb`;
+      if (existsSync(join(paths.data, 'PG_VERSION'))) {
+        rmSync(init, { recursive: true, force: true });
+        return;
+      }
       if (existsSync(paths.data)) {
         log.warn(`postgres: ${paths.data} has no PG_VERSION (an interrupted initdb?); wiping it`);
         rmSync(paths.data, { recursive: true, force: true });
       }
-      const init = `${paths.data}.initdb`;
       rmSync(init, { recursive: true, force: true });
       const started = Date.now();
       const r = await exec(

@@ -31,6 +31,17 @@ export function isAlive(pid: number): boolean {
   return readCmdline(pid) !== undefined;
 }
 
+/** 'zombie': exited, not yet reaped; it holds no ports or files, but kill(pid, 0) still succeeds. */
+export function processState(pid: number): 'alive' | 'zombie' | 'gone' {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X' ? 'zombie' : 'alive';
+  } catch {
+    return 'gone';
+  }
+}
+
 /** Decides whether a command line is the process we started. */
 export type CmdlineMatcher = (argv: readonly string[]) => boolean;
 
@@ -71,6 +82,9 @@ export function inspectPidFile(pidFile: string, matches: CmdlineMatcher): PidSta
   return { state: 'running', pid };
 }
 
+/** Written to a console log before each start, so a failure shows only its own run. */
+export const START_MARKER = '===== stack:';
+
 export interface SpawnSpec {
   readonly argv: readonly string[];
   readonly cwd: string;
@@ -86,7 +100,7 @@ export function spawnDetached(spec: SpawnSpec): number {
   mkdirSync(dirname(spec.logFile), { recursive: true });
   const fd = openSync(spec.logFile, 'a');
   try {
-    writeFileSync(fd, `\n===== ${new Date().toISOString()} starting: ${spec.argv.join(' ')}\n`);
+    writeFileSync(fd, `\n${START_MARKER} ${new Date().toISOString()} starting: ${spec.argv.join(' ')}\n`);
     const child = spawn(command, args, {
       cwd: spec.cwd,
       env: spec.env as NodeJS.ProcessEnv,

@@ -3,9 +3,9 @@
  * clearing a stale pid file), wait for a real readiness probe, stop, report status. The
  * service files (kafka.ts, postgres.ts, clickhouse.ts) only describe themselves.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { AppError } from '../src/errors.ts';
-import { pollUntil, withTimeout } from './deadline.ts';
+import { delay, pollUntil, withTimeout } from './deadline.ts';
 import { seconds, type StackLog } from './log.ts';
 import type { ServiceName, ServicePaths } from './paths.ts';
 import {
@@ -14,9 +14,11 @@ import {
   isAlive,
   portHolder,
   portIsFree,
+  processState,
   readPidFile,
   removeFile,
   spawnDetached,
+  START_MARKER,
   stopProcess,
   tailFile,
 } from './process.ts';
@@ -37,10 +39,13 @@ export interface ServiceDefinition {
   readonly matches: CmdlineMatcher;
   readonly stopSignal: NodeJS.Signals;
   /**
-   * The server's own pid file (Postgres' postmaster.pid). When our pid file is missing but this
-   * names our live server, we adopt it; when it names nothing of ours, it is stale and removed.
+   * The server's own lock files holding a pid on their first line (Postgres: postmaster.pid and
+   * the socket's .lock). When our pid file is missing but one names our live server, we adopt it.
+   * Otherwise the server clears them itself when their pid is dead; but it counts a zombie (or a
+   * recycled pid) as alive and refuses to start, so we wait for a zombie to be reaped and remove
+   * a file whose pid now belongs to another process.
    */
-  readonly serverPidFile?: string;
+  readonly serverLockFiles?: readonly string[];
   /** Writes config files, creates (or formats) the data dir; idempotent. */
   prepare(log: StackLog, timeoutMs: number): Promise<void>;
   /** The foreground server command; the stack detaches it. */
@@ -60,6 +65,14 @@ export interface ServiceStartResult {
 
 const LOG_TAIL_LINES = 20;
 
+const modifiedAt = (file: string): string | undefined => {
+  try {
+    return statSync(file).mtime.toISOString();
+  } catch {
+    return undefined;
+  }
+};
+
 /** An AppError STACK_FAILED naming the service, its log and the log's last lines. */
 export function serviceFailure(def: ServiceDefinition, what: string, cause?: unknown): AppError {
   const parts = [`${def.name}: ${what}`];
@@ -68,10 +81,14 @@ export function serviceFailure(def: ServiceDefinition, what: string, cause?: unk
   for (const file of [...def.logFiles, def.consoleLog]) {
     if (shown.has(file)) continue;
     shown.add(file);
-    const tail = tailFile(file, LOG_TAIL_LINES);
-    if (tail === '' && file !== def.logFiles[0]) continue;
-    parts.push(`--- last ${LOG_TAIL_LINES} lines of ${file}${tail === '' ? ' (empty or missing)' : ''}`);
-    if (tail !== '') parts.push(tail);
+    let tail = tailFile(file, LOG_TAIL_LINES);
+    // The console log collects every run: show only this run's part (after the start marker).
+    const marker = tail.lastIndexOf(START_MARKER);
+    if (file === def.consoleLog && marker >= 0) tail = tail.slice(marker).split('\n').slice(1).join('\n');
+    if (tail.trim() === '' && file !== def.logFiles[0]) continue;
+    const modified = modifiedAt(file);
+    parts.push(`--- last lines of ${file}${modified ? ` (written ${modified})` : ' (missing)'}${tail.trim() === '' ? ': empty' : ''}`);
+    if (tail.trim() !== '') parts.push(tail);
   }
   return new AppError('STACK_FAILED', parts.join('\n'), {
     cause,
@@ -79,7 +96,7 @@ export function serviceFailure(def: ServiceDefinition, what: string, cause?: unk
   });
 }
 
-/** Our running pid, clearing stale pid files (ours and the server's own) on the way. */
+/** Our running pid, clearing our stale pid file on the way. */
 function currentPid(def: ServiceDefinition, log: StackLog): number | undefined {
   const state = inspectPidFile(def.paths.pidFile, def.matches);
   if (state.state === 'running') return state.pid;
@@ -87,16 +104,31 @@ function currentPid(def: ServiceDefinition, log: StackLog): number | undefined {
     log.warn(`${def.name}: removing stale pid file ${def.paths.pidFile} (pid ${state.pid}: ${state.reason})`);
     removeFile(def.paths.pidFile);
   }
-  if (def.serverPidFile !== undefined && existsSync(def.serverPidFile)) {
-    const own = inspectPidFile(def.serverPidFile, def.matches);
+  for (const file of def.serverLockFiles ?? []) {
+    const own = inspectPidFile(file, def.matches);
     if (own.state === 'running') {
-      log.warn(`${def.name}: our pid file was missing; adopting the running server (pid ${own.pid})`);
+      log.warn(`${def.name}: our pid file was missing; adopting the running server (pid ${own.pid}, from ${file})`);
+      writeFileSync(def.paths.pidFile, `${own.pid}\n`);
       return own.pid;
     }
-    log.warn(`${def.name}: removing the server's stale pid file ${def.serverPidFile}`);
-    removeFile(def.serverPidFile);
   }
   return undefined;
+}
+
+/** See ServiceDefinition.serverLockFiles. Runs only when our server is not running. */
+async function clearServerLockFiles(def: ServiceDefinition, log: StackLog, timeoutMs: number): Promise<void> {
+  for (const file of def.serverLockFiles ?? []) {
+    const pid = readPidFile(file);
+    if (pid === undefined) continue;
+    const deadline = Date.now() + Math.min(timeoutMs, 15_000);
+    while (processState(pid) === 'zombie' && Date.now() < deadline) await delay(100);
+    const state = processState(pid);
+    if (state === 'zombie') throw serviceFailure(def, `${file} names pid ${pid}, an exited process not reaped by its parent; start again when it is gone`);
+    if (state === 'alive') {
+      log.warn(`${def.name}: ${file} names pid ${pid}, now another process; removing the stale file`);
+      removeFile(file);
+    }
+  }
 }
 
 async function checkPorts(def: ServiceDefinition): Promise<void> {
@@ -121,6 +153,7 @@ export async function startService(def: ServiceDefinition, log: StackLog, timeou
   let pid = currentPid(def, log);
   const alreadyRunning = pid !== undefined;
   if (pid === undefined) {
+    await clearServerLockFiles(def, log, left());
     await checkPorts(def);
     try {
       await def.prepare(log, left());
