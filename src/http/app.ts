@@ -110,7 +110,8 @@ export function createApp(deps: AppDeps) {
         );
       }
     })
-    .get('/healthz', () => ({ status: 'ok' }))
+    // The pid tells which worker answered when API_WORKERS > 1 share the port.
+    .get('/healthz', () => ({ status: 'ok', pid: process.pid }))
     .get('/readyz', ({ set }) => {
       const r = deps.readiness();
       if (r.ready) return { status: 'ready' };
