@@ -9,7 +9,8 @@
  *    runtime + ClickHouse sink, CH_BATCH_MAX_EVENTS / CH_BATCH_MAX_WAIT_MS) from start until
  *    every event is a row in a fresh database. Same-run baselines: the sink alone (the same
  *    batches inserted straight into ClickHouse, no Kafka, no decode) and single-row inserts
- *    for a small sample (one INSERT per event), with the ratio.
+ *    for a small sample (one INSERT per event), with the ratio; and the same replay into a
+ *    no-op sink (the runtime's own ceiling: Kafka fetch, decode, batching, commits).
  * 2. freshness: produce at a steady rate (receivedAt stamped at send) for S seconds with the
  *    consumer running; report api_to_analytics_lag_ms p50/p95/p99 (exact) from ClickHouse.
  *    This starts at the producer, so it leaves out the HTTP hop into the API.
@@ -181,6 +182,29 @@ async function main() {
       replayVsSingleRowRatio: round(replayPerSec / singleRowPerSec),
     });
     log(`replay: ${rows} rows in ${landedSeconds.toFixed(2)} s`);
+
+    // ---- baseline 3: the same replay into a sink that writes nothing (Kafka fetch + decode +
+    // batching + commits only): the ceiling the runtime leaves for any sink on this machine.
+    const noop = createConsumer({
+      kafka,
+      topic,
+      dlqTopic: dlq,
+      groupId: `${topic}.noop`,
+      sink: { name: 'noop', write: async () => {} },
+      batchMaxEvents: config.CH_BATCH_MAX_EVENTS,
+      batchMaxWaitMs: config.CH_BATCH_MAX_WAIT_MS,
+      retryMaxBackoffMs: 2_000,
+      logger,
+      registry: createRegistry(),
+      fromBeginning: true,
+    });
+    t = performance.now();
+    await noop.start();
+    await noop.whenCaughtUp(600_000);
+    const noopSeconds = (performance.now() - t) / 1000;
+    await noop.stop();
+    Object.assign(result, { noopSinkSeconds: round(noopSeconds), noopSinkEventsPerSec: Math.round(N / noopSeconds) });
+    log(`no-op sink: ${N} in ${noopSeconds.toFixed(2)} s`);
 
     // ---- freshness at a steady rate
     if (STEADY_S > 0 && RATE > 0) {
