@@ -18,14 +18,17 @@
  * process.exit() on any error, which must not take down the caller (system start-up).
  *
  * Usage: `npm run migrate` (or `bun scripts/migrate.ts`); programmatic: `migrate(config, log)`.
+ * `--topics` also creates the Kafka topics (compose's one-shot `migrate` service uses it).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveBinary as dbmateBinary } from 'dbmate';
 import { type Config, loadConfig } from '../src/config.ts';
 import { AppError, isAppError } from '../src/errors.ts';
+import { ensureConfiguredTopics } from '../src/kafka/topics.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { describeExit, exec, type ExecResult, outputTail } from '../stack/exec.ts';
-import { consoleStackLog, seconds, type StackLog } from '../stack/log.ts';
+import { consoleStackLog, hideKafkajsTimerWarning, seconds, type StackLog } from '../stack/log.ts';
 import { REPO_ROOT } from '../stack/paths.ts';
 
 export const MIGRATIONS_DIRS = {
@@ -128,8 +131,15 @@ export async function migrate(config: Config, log: StackLog, options: MigrateOpt
 }
 
 if (import.meta.main) {
+  hideKafkajsTimerWarning();
   try {
-    await migrate(loadConfig(process.env), consoleStackLog('[migrate]'));
+    const config = loadConfig(process.env);
+    const log = consoleStackLog('[migrate]');
+    await migrate(config, log);
+    if (process.argv.includes('--topics')) {
+      const topics = await ensureConfiguredTopics(config, createLogger(config, { component: 'migrate' }));
+      log.info(topics.created.length === 0 ? 'topics: up to date' : `topics: created ${topics.created.join(', ')}`);
+    }
   } catch (error) {
     console.error(isAppError(error) ? `[migrate] ${error.code}: ${error.message}` : error);
     process.exitCode = 1;

@@ -18,8 +18,7 @@
 import { spawn } from 'node:child_process';
 import { loadConfig } from '../src/config.ts';
 import { isAppError } from '../src/errors.ts';
-import { createKafka } from '../src/kafka/client.ts';
-import { ensureTopics, topicSpecFromConfig } from '../src/kafka/topics.ts';
+import { ensureConfiguredTopics } from '../src/kafka/topics.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { startStack } from '../stack/index.ts';
 import { consoleStackLog, hideKafkajsTimerWarning, seconds } from '../stack/log.ts';
@@ -110,14 +109,8 @@ async function prepareStack(): Promise<string | undefined> {
   try {
     await startStack(config, log);
     await migrate(config, log);
-    const admin = createKafka(config, silentLogger(), '-test-setup').admin();
-    await admin.connect();
-    try {
-      const r = await ensureTopics(admin, topicSpecFromConfig(config));
-      if (r.created.length > 0) log.info(`created topics ${r.created.join(', ')}`);
-    } finally {
-      await admin.disconnect();
-    }
+    const topics = await ensureConfiguredTopics(config, silentLogger());
+    if (topics.created.length > 0) log.info(`created topics ${topics.created.join(', ')}`);
     return undefined;
   } catch (error) {
     return isAppError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -6,6 +6,8 @@
  */
 import type { Admin } from 'kafkajs';
 import type { Config } from '../config.ts';
+import type { Logger } from '../observability/logger.ts';
+import { createKafka } from './client.ts';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -67,4 +69,15 @@ export async function ensureTopics(admin: Admin, spec: TopicSpec): Promise<Ensur
     return { created, morePartitionsThanConfigured: { topic: spec.topic, actual, configured: spec.partitions } };
   }
   return { created };
+}
+
+/** ensureTopics for the configured topics, with its own short-lived admin client. */
+export async function ensureConfiguredTopics(config: Config, logger: Logger): Promise<EnsureTopicsResult> {
+  const admin = createKafka(config, logger, '-topics').admin();
+  await admin.connect();
+  try {
+    return await ensureTopics(admin, topicSpecFromConfig(config));
+  } finally {
+    await admin.disconnect();
+  }
 }
