@@ -9,6 +9,10 @@
  */
 import type { Server } from 'bun';
 import type { AnyElysia } from 'elysia';
+import pg from 'pg';
+import { createAnalyticsRoutes, createKafkaConsumerLagProbe } from './analytics/index.ts';
+import { createClickHouseClient } from './analytics/clickhouse.ts';
+import { createReadRoutes } from './reads/index.ts';
 import { type Config, loadConfig } from './config.ts';
 import { AppError, describeError, isAppError } from './errors.ts';
 import { createApp } from './http/app.ts';
@@ -165,7 +169,52 @@ async function superviseWorkers(config: Config, logger: Logger): Promise<never> 
   return new Promise<never>(() => {});
 }
 
+type Hook = () => Promise<unknown>;
+const runHooks = async (hooks: Hook[]) => {
+  for (const h of hooks.splice(0)) await h().catch(() => undefined);
+};
+
+/**
+ * The read side of the API: read-model routes over their own Postgres pool and the analytics
+ * routes over ClickHouse. Neither shares anything with the write path, so slow reads never
+ * hold a 202 back.
+ */
+function readAndAnalyticsPlugins(config: Config, logger: Logger, onShutdown: Hook[]): AnyElysia[] {
+  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.PG_POOL_MAX, connectionTimeoutMillis: 2_000 });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', (error) => logger.warn({ err: error.message }, 'postgres pool: idle client error'));
+  const clickhouse = createClickHouseClient(config, { application: 'session-pipeline-api', requestTimeoutMs: 10_000 });
+  const admin = createKafka(config, logger, `-api-admin-${process.pid}`).admin();
+  let adminConnected: Promise<void> | undefined;
+  const lag = createKafkaConsumerLagProbe(admin, config.KAFKA_TOPIC, [config.PG_CONSUMER_GROUP, config.CH_CONSUMER_GROUP]);
+  onShutdown.push(
+    () => pool.end(),
+    () => clickhouse.close(),
+    () => (adminConnected ? admin.disconnect() : Promise.resolve()),
+  );
+  return [
+    createReadRoutes({ pool }),
+    createAnalyticsRoutes({
+      clickhouse,
+      database: config.CLICKHOUSE_DATABASE,
+      consumerLag: async () => {
+        adminConnected ??= admin.connect().catch((error: unknown) => {
+          adminConnected = undefined;
+          throw error;
+        });
+        try {
+          await adminConnected;
+          return await lag();
+        } catch (error) {
+          throw isAppError(error) ? error : new AppError('BROKER_UNAVAILABLE', 'Kafka did not answer the lag query.', { cause: error });
+        }
+      },
+    }),
+  ];
+}
+
 async function main(): Promise<void> {
+  const onShutdownHooks: Hook[] = [];
   let config: Config;
   try {
     config = loadConfig(process.env);
@@ -178,7 +227,10 @@ async function main(): Promise<void> {
     await superviseWorkers(config, logger);
     return;
   }
-  const api = startApi(config, logger);
+  const api = startApi(config, logger, {
+    plugins: readAndAnalyticsPlugins(config, logger, onShutdownHooks),
+    onShutdown: () => runHooks(onShutdownHooks),
+  });
   logger.info({ url: api.url, topic: config.KAFKA_TOPIC, docs: `${api.url}/docs` }, 'API listening');
   void api.connected.then(() => logger.info('connected to Kafka: ready'));
   const onSignal = (signal: string) => {

@@ -67,7 +67,11 @@ export function createApp(deps: AppDeps) {
     })
     .onError(({ code, error, request, set, path }) => {
       let mapped: unknown = error;
-      if (code === 'NOT_FOUND') {
+      // Our own errors first: Elysia reads `error.code`, so an AppError('NOT_FOUND') thrown by a
+      // handler arrives with code NOT_FOUND just like an unmatched route.
+      if (isAppError(error)) {
+        mapped = error;
+      } else if (code === 'NOT_FOUND') {
         const allow = allowedMethods(path);
         mapped =
           allow.length > 0

@@ -179,3 +179,22 @@ describe('operations', () => {
     expect((await app.handle(new Request('http://localhost/docs/assets/swagger-ui-bundle.js'))).status).toBe(200);
   });
 });
+
+describe('errors thrown by feature routes', () => {
+  test('an AppError NOT_FOUND from a handler is a 404, not mistaken for an unmatched route (405)', async () => {
+    const { Elysia } = await import('elysia');
+    const metrics = createApiMetrics(createRegistry());
+    const app = createApp({
+      logger: silentLogger(),
+      metrics,
+      retryAfterSeconds: 1,
+      accessLogSampleRate: 0,
+      draining: () => false,
+      readiness: () => ({ ready: true }),
+      plugins: [new Elysia().get('/things/:id', () => { throw new AppError('NOT_FOUND', 'No thing.'); })],
+    });
+    const res = await app.handle(new Request('http://localhost/things/x'));
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { detail: string }).detail).toBe('No thing.');
+  });
+});

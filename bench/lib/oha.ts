@@ -1,0 +1,90 @@
+/**
+ * oha, the load tool of every scenario: installed on first use from crates.io into the
+ * git-ignored bench/.tools (pinned), run with JSON output, and parsed into the figures we report.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const OHA_VERSION = '1.16.0';
+const TOOLS = resolve(import.meta.dir, '..', '.tools', 'oha');
+const OHA = join(TOOLS, 'bin', 'oha');
+
+export async function ensureOha(log: (line: string) => void): Promise<string> {
+  if (existsSync(OHA)) return OHA;
+  log(`installing oha ${OHA_VERSION} with cargo (first run only; several minutes)…`);
+  const proc = Bun.spawn(['cargo', 'install', 'oha', '--locked', '--version', OHA_VERSION, '--root', TOOLS], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if ((await proc.exited) !== 0 || !existsSync(OHA)) throw new Error('cargo install oha failed (see the output above)');
+  return OHA;
+}
+
+export interface LoadSpec {
+  /** A URL, or with `urlRegex` a regex oha expands per request (distinct session ids). */
+  readonly url: string;
+  readonly urlRegex?: boolean;
+  readonly method?: 'GET' | 'POST';
+  readonly body?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly connections: number;
+  readonly durationS: number;
+  /** Fixed request rate (open-loop pacing); omitted = as fast as possible. */
+  readonly qps?: number;
+}
+
+export interface LoadResult {
+  readonly requests: number;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+  readonly statuses: Readonly<Record<string, number>>;
+  /** Transport errors (connection refused/reset...), not counting requests cut by the end of the run. */
+  readonly errors: Readonly<Record<string, number>>;
+  readonly non2xx: number;
+}
+
+interface OhaJson {
+  summary: { requestsPerSec: number; slowest: number };
+  latencyPercentiles: Record<string, number | null>;
+  statusCodeDistribution: Record<string, number>;
+  errorDistribution: Record<string, number>;
+}
+
+const ms = (s: number | null | undefined) => Math.round((s ?? Number.NaN) * 1e5) / 100;
+
+export async function runOha(oha: string, spec: LoadSpec): Promise<LoadResult> {
+  const args = [oha, '--no-tui', '--output-format', 'json', '-z', `${spec.durationS}s`, '-c', String(spec.connections)];
+  if (spec.qps !== undefined) args.push('-q', String(spec.qps));
+  if (spec.method) args.push('-m', spec.method);
+  for (const [k, v] of Object.entries(spec.headers ?? {})) args.push('-H', `${k}: ${v}`);
+  if (spec.body !== undefined) args.push('-d', spec.body);
+  if (spec.urlRegex) args.push('--rand-regex-url');
+  args.push(spec.url);
+  const proc = Bun.spawn(args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`oha exited ${code}: ${err.slice(-2000)}`);
+  const j = JSON.parse(out) as OhaJson;
+  const statuses = j.statusCodeDistribution ?? {};
+  const errors = Object.fromEntries(
+    Object.entries(j.errorDistribution ?? {}).filter(([k]) => !k.includes('aborted due to deadline')),
+  );
+  const requests = Object.values(statuses).reduce((a, b) => a + b, 0);
+  const non2xx = Object.entries(statuses)
+    .filter(([s]) => !s.startsWith('2'))
+    .reduce((a, [, n]) => a + n, 0);
+  return {
+    requests,
+    rps: Math.round(j.summary.requestsPerSec),
+    p50Ms: ms(j.latencyPercentiles['p50']),
+    p90Ms: ms(j.latencyPercentiles['p90']),
+    p99Ms: ms(j.latencyPercentiles['p99']),
+    p999Ms: ms(j.latencyPercentiles['p99.9']),
+    maxMs: ms(j.summary.slowest),
+    statuses,
+    errors,
+    non2xx,
+  };
+}
