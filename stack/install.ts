@@ -40,10 +40,13 @@ function kafkaLibsPresent(libs: string): boolean {
   }
 }
 
-interface Step {
+/** Debian packages the stack needs, each with the test that says it is missing. */
+interface AptNeed {
   readonly what: string;
-  readonly needed: () => boolean;
-  readonly run: (log: StackLog) => Promise<void>;
+  readonly packages: readonly string[];
+  readonly missing: () => boolean;
+  /** Runs before apt-get (Postgres: keep Debian from making its own cluster). */
+  readonly before?: (log: StackLog) => void;
 }
 
 function installFailure(what: string, detail: string, cause?: unknown): AppError {
@@ -54,7 +57,7 @@ const POLICY_RC_D = '/usr/sbin/policy-rc.d';
 const NO_MAIN_CLUSTER = '/etc/postgresql-common/createcluster.d/50-session-pipeline-no-main-cluster.conf';
 
 /** apt-get install with services kept from starting; `apt-get update` only when lists are missing. */
-async function aptInstall(packages: readonly string[], log: StackLog): Promise<void> {
+export async function aptInstall(packages: readonly string[], log: StackLog): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw installFailure(`apt-get install ${packages.join(' ')}`, 'needs root; install these packages yourself and re-run');
   }
@@ -68,7 +71,9 @@ async function aptInstall(packages: readonly string[], log: StackLog): Promise<v
   try {
     const install = () =>
       exec(
-        ['apt-get', 'install', '-y', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=300', ...packages],
+        // --no-upgrade: never upgrade a listed package that is already there (servers of other
+        // stacks on this machine may be running from it).
+        ['apt-get', 'install', '-y', '--no-install-recommends', '--no-upgrade', '-o', 'DPkg::Lock::Timeout=300', ...packages],
         { timeoutMs: INSTALL_TIMEOUT_MS, env, echo: true },
       );
     let result = await install();
@@ -84,82 +89,75 @@ async function aptInstall(packages: readonly string[], log: StackLog): Promise<v
   }
 }
 
-function steps(config: Pick<Config, 'STACK_DIR'>): Step[] {
-  const libs = kafkaLibsDir(config);
-  return [
-    {
-      what: 'Java 17 runtime (openjdk-17-jre-headless)',
-      needed: () => Bun.which('java') === null,
-      run: (log) => aptInstall(['openjdk-17-jre-headless'], log),
+const APT_NEEDS: readonly AptNeed[] = [
+  { what: 'Java 17', packages: ['openjdk-17-jre-headless'], missing: () => Bun.which('java') === null },
+  { what: 'Maven', packages: ['maven'], missing: () => Bun.which('mvn') === null },
+  {
+    what: 'Postgres 15',
+    packages: ['postgresql-15', 'postgresql-contrib'],
+    missing: () => !existsSync(join(PG_BIN, 'initdb')),
+    before: (log) => {
+      // Keep Debian from creating (and starting) its own "main" cluster: we run our own.
+      mkdirSync('/etc/postgresql-common/createcluster.d', { recursive: true });
+      if (!existsSync(NO_MAIN_CLUSTER)) {
+        writeFileSync(NO_MAIN_CLUSTER, '# written by the session-pipeline stack: it runs its own cluster\ncreate_main_cluster = false\n');
+        log.info(`wrote ${NO_MAIN_CLUSTER} (create_main_cluster = false)`);
+      }
     },
-    {
-      what: 'Maven (maven)',
-      needed: () => Bun.which('mvn') === null,
-      run: (log) => aptInstall(['maven'], log),
-    },
-    {
-      what: `Kafka broker jars from Maven Central (stack/kafka/pom.xml -> ${libs})`,
-      needed: () => !kafkaLibsPresent(libs),
-      run: async () => {
-        const tmp = `${libs}.download`;
-        rmSync(tmp, { recursive: true, force: true });
-        mkdirSync(tmp, { recursive: true });
-        const r = await exec(
-          ['mvn', '-q', '-B', '-Dstyle.color=never', '-f', KAFKA_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`, '-DincludeScope=runtime'],
-          { timeoutMs: INSTALL_TIMEOUT_MS, cwd: REPO_ROOT, env: process.env }, // -q: silent unless it fails
-        );
-        if (r.code !== 0) throw installFailure('mvn dependency:copy-dependencies', `${describeExit(r)}\n${outputTail(r)}`);
-        writeFileSync(stampPath(tmp), `${pomHash()}\n`);
-        rmSync(libs, { recursive: true, force: true });
-        renameSync(tmp, libs);
-      },
-    },
-    {
-      what: 'Postgres 15 (postgresql-15 postgresql-contrib)',
-      needed: () => !existsSync(join(PG_BIN, 'initdb')),
-      run: async (log) => {
-        // Keep Debian from creating (and starting) its own "main" cluster: we run our own.
-        mkdirSync('/etc/postgresql-common/createcluster.d', { recursive: true });
-        if (!existsSync(NO_MAIN_CLUSTER)) {
-          writeFileSync(NO_MAIN_CLUSTER, '# written by the session-pipeline stack: it runs its own cluster\ncreate_main_cluster = false\n');
-          log.info(`wrote ${NO_MAIN_CLUSTER} (create_main_cluster = false)`);
-        }
-        await aptInstall(['postgresql-15', 'postgresql-contrib'], log);
-      },
-    },
-    {
-      what: 'ClickHouse (clickhouse-server clickhouse-client)',
-      needed: () => clickhouseServerBinary() === undefined,
-      run: (log) => aptInstall(['clickhouse-server', 'clickhouse-client'], log),
-    },
-  ];
+  },
+  { what: 'ClickHouse', packages: ['clickhouse-server', 'clickhouse-client'], missing: () => clickhouseServerBinary() === undefined },
+];
+
+async function fetchKafkaJars(libs: string): Promise<void> {
+  const tmp = `${libs}.download`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const r = await exec(
+    ['mvn', '-q', '-B', '-f', KAFKA_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`, '-DincludeScope=runtime'],
+    { timeoutMs: INSTALL_TIMEOUT_MS, cwd: REPO_ROOT, env: process.env }, // -q: silent unless it fails
+  );
+  if (r.code !== 0) throw installFailure('mvn dependency:copy-dependencies (Kafka broker jars)', `${describeExit(r)}\n${outputTail(r)}`);
+  writeFileSync(stampPath(tmp), `${pomHash()}\n`);
+  rmSync(libs, { recursive: true, force: true });
+  renameSync(tmp, libs);
 }
 
 /** What is missing, without installing anything. */
-export const missingParts = (config: Pick<Config, 'STACK_DIR'>): string[] =>
-  steps(config)
-    .filter((s) => s.needed())
-    .map((s) => s.what);
+export function missingParts(config: Pick<Config, 'STACK_DIR'>): string[] {
+  const apt = APT_NEEDS.filter((n) => n.missing()).map((n) => `${n.what} (apt: ${n.packages.join(' ')})`);
+  const libs = kafkaLibsDir(config);
+  return kafkaLibsPresent(libs) ? apt : [...apt, `Kafka broker jars (Maven Central -> ${libs})`];
+}
 
 /**
- * Installs what is missing. Steps run one after another: apt holds one dpkg lock anyway, and the
- * Maven step needs Java and Maven first. Returns the milliseconds spent (0 when nothing was missing).
+ * Installs what is missing: the Debian packages in one apt-get run (one dpkg lock, one download
+ * pass), then the Kafka jars (Maven needs Java and Maven first). Returns the milliseconds spent,
+ * 0 when nothing was missing (the usual case: a few file checks).
  */
 export async function installStack(config: Pick<Config, 'STACK_DIR' | 'AUTO_INSTALL'>, log: StackLog): Promise<number> {
-  const todo = steps(config).filter((s) => s.needed());
-  if (todo.length === 0) return 0;
+  const missing = missingParts(config);
+  if (missing.length === 0) return 0;
   if (!config.AUTO_INSTALL) {
-    throw new AppError(
-      'STACK_FAILED',
-      `install: missing ${todo.map((s) => s.what).join('; ')} and AUTO_INSTALL=false. Run \`npm run stack -- install\`.`,
-    );
+    throw new AppError('STACK_FAILED', `install: missing ${missing.join('; ')} and AUTO_INSTALL=false. Run \`npm run stack -- install\`.`);
   }
   const started = Date.now();
-  for (const step of todo) {
+  const apt = APT_NEEDS.filter((n) => n.missing());
+  if (apt.length > 0) {
     const t = Date.now();
-    log.info(`installing ${step.what}…`);
-    await step.run(log);
-    log.info(`installed ${step.what} in ${seconds(Date.now() - t)}`);
+    const packages = apt.flatMap((n) => n.packages);
+    log.info(`installing ${apt.map((n) => n.what).join(', ')} with apt-get (${packages.join(' ')})…`);
+    for (const need of apt) need.before?.(log);
+    await aptInstall(packages, log);
+    const still = apt.filter((n) => n.missing());
+    if (still.length > 0) throw installFailure('apt-get install', `it succeeded but ${still.map((n) => n.what).join(', ')} is still missing`);
+    log.info(`installed ${apt.map((n) => n.what).join(', ')} in ${seconds(Date.now() - t)}`);
+  }
+  const libs = kafkaLibsDir(config);
+  if (!kafkaLibsPresent(libs)) {
+    const t = Date.now();
+    log.info(`fetching the Kafka broker jars from Maven Central (stack/kafka/pom.xml -> ${libs})…`);
+    await fetchKafkaJars(libs);
+    log.info(`fetched the Kafka broker jars in ${seconds(Date.now() - t)}`);
   }
   const ms = Date.now() - started;
   log.info(`install finished in ${seconds(ms)}`);
