@@ -10,8 +10,7 @@
 import { basename, join } from 'node:path';
 import { type Config, loadConfig } from '../src/config.ts';
 import { AppError, isAppError } from '../src/errors.ts';
-import { createKafka } from '../src/kafka/client.ts';
-import { ensureTopics, topicSpecFromConfig } from '../src/kafka/topics.ts';
+import { ensureConfiguredTopics } from '../src/kafka/topics.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { consoleStackLog, stackDir, stackStatus, startStack, stopStack } from '../stack/index.ts';
 import { seconds } from '../stack/log.ts';
@@ -58,14 +57,8 @@ async function prepare(config: Config): Promise<void> {
   const started = Date.now();
   await startStack(config, consoleStackLog('[stack]'));
   await migrate(config, consoleStackLog('[migrate]'));
-  const admin = createKafka(config, silentLogger(), '-system').admin();
-  await admin.connect();
-  try {
-    const result = await ensureTopics(admin, topicSpecFromConfig(config));
-    if (result.created.length > 0) log.info(`created topics: ${result.created.join(', ')}`);
-  } finally {
-    await admin.disconnect();
-  }
+  const topics = await ensureConfiguredTopics(config, silentLogger());
+  if (topics.created.length > 0) log.info(`created topics: ${topics.created.join(', ')}`);
   log.info(`stack, migrations and topics ready in ${seconds(Date.now() - started)}`);
 }
 
