@@ -19,7 +19,13 @@ import { seedReadModel, syntheticRows } from '../bench/lib/pg-seed.ts';
 import { csvChunks } from '../consumers/postgres/copy-csv.ts';
 import { createPgPool } from '../consumers/postgres/pool.ts';
 import { createReadModelSchema, dropSchema, scratchSchemaName } from '../consumers/postgres/schema.ts';
-import { COPY_STAGING, CREATE_TEMP_TABLES, RECOMPUTE_USER_STATS, UPSERT_SESSIONS } from '../consumers/postgres/store-sql.ts';
+import {
+  APPLY_USER_STATS_DELTAS,
+  COPY_STAGING,
+  CREATE_TEMP_TABLES,
+  RECOMPUTE_USER_STATS,
+  UPSERT_SESSIONS,
+} from '../consumers/postgres/store-sql.ts';
 import { loadConfig } from '../src/config.ts';
 import { READ_QUERIES } from '../src/reads/queries.ts';
 
@@ -118,7 +124,8 @@ export async function explainWrites(client: pg.ClientBase, batchSize: number, wi
     await pipeline(Readable.from(csvChunks(rows)), client.query(copyFrom(COPY_STAGING)));
     const cases: PlanCase[] = [
       { name: `consumer batch upsert (${batchSize} rows, half of them re-completions)`, sql: UPSERT_SESSIONS, values: [] },
-      { name: 'consumer user_stats recompute (the users of that batch)', sql: RECOMPUTE_USER_STATS, values: [] },
+      { name: 'consumer user_stats deltas (users who only gained sessions)', sql: APPLY_USER_STATS_DELTAS, values: [] },
+      { name: 'consumer user_stats recompute (users with a replaced session)', sql: RECOMPUTE_USER_STATS, values: [] },
     ];
     const out: Explained[] = [];
     for (const c of cases) {

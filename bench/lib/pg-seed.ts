@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { STAGING_COLUMNS, csvChunks } from '../../consumers/postgres/copy-csv.ts';
 import type { SessionRow } from '../../consumers/postgres/projection.ts';
-import { USER_STATS_FROM_SESSIONS } from '../../consumers/postgres/store-sql.ts';
+import { USER_STATS_COLUMNS, USER_STATS_FROM_SESSIONS } from '../../consumers/postgres/store-sql.ts';
 import { OUTCOMES } from '../../src/events/session-completed.ts';
 
 export interface SeedShape {
@@ -55,12 +55,7 @@ export async function seedReadModel(client: pg.ClientBase, shape: SeedShape): Pr
   const rows = [...syntheticRows(shape)];
   const copy = client.query(copyFrom(`COPY sessions (${STAGING_COLUMNS.join(', ')}) FROM STDIN (FORMAT csv)`));
   await pipeline(Readable.from(csvChunks(rows)), copy);
-  await client.query(`
-    INSERT INTO user_stats (user_id, sessions_completed, total_duration_ms, avg_duration_ms, best_score, avg_score,
-      scored_sessions, completed_count, failed_count, abandoned_count, last_completed_at)
-    SELECT user_id, sessions_completed, total_duration_ms, avg_duration_ms, best_score, avg_score,
-      scored_sessions, completed_count, failed_count, abandoned_count, last_completed_at
-    FROM (${USER_STATS_FROM_SESSIONS}) agg`);
+  await client.query(`INSERT INTO user_stats (${USER_STATS_COLUMNS.join(', ')}) SELECT * FROM (${USER_STATS_FROM_SESSIONS}) agg`);
   await client.query('ANALYZE sessions');
   await client.query('ANALYZE user_stats');
   return { sessions: rows.length, ms: performance.now() - t0 };

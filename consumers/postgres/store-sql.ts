@@ -31,20 +31,47 @@ CREATE TEMP TABLE IF NOT EXISTS session_staging (
   attributes   jsonb NOT NULL,
   received_at  timestamptz NOT NULL
 ) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS affected_users (user_id text NOT NULL) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS recompute_users (user_id text NOT NULL) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stat_deltas (
+  user_id           text NOT NULL,
+  sessions          bigint NOT NULL,
+  total_duration_ms bigint NOT NULL,
+  score_sum         numeric NOT NULL,
+  scored_sessions   bigint NOT NULL,
+  best_score        double precision,
+  completed_count   bigint NOT NULL,
+  failed_count      bigint NOT NULL,
+  abandoned_count   bigint NOT NULL,
+  last_completed_at timestamptz NOT NULL
+) ON COMMIT DELETE ROWS;
 `;
 
 export const COPY_STAGING = `COPY session_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN (FORMAT csv)`;
 
+/*
+ * How user_stats stays exactly equal to an aggregate over `sessions`, batch after batch:
+ * - A user whose rows in this batch are all NEW sessions gets a delta: counts and sums add, and
+ *   best score / last completion are maxima, which only grow when rows are added. O(batch).
+ * - A user with a REPLACED session (a re-completion), or who lost a session to another user, is
+ *   recomputed from `sessions`: a delta cannot undo a maximum (the replaced session may have
+ *   held the best score). Re-completions are the rare case, so the recompute stays small.
+ * - Averages are derived, in every path, from exact sums with the same expression
+ *   (AVG_DURATION / AVG_SCORE): bigint total, numeric score_sum. Numeric addition is exact, so
+ *   the delta path and the recompute land on the same bits whatever order rows are summed in.
+ * Users whose rows did not change (a replay, an older re-completion) are not touched at all.
+ */
+const AVG_DURATION = (total: string, n: string) => `(${total}::numeric / NULLIF(${n}, 0))::float8`;
+const AVG_SCORE = (sum: string, n: string) => `(${sum} / NULLIF(${n}, 0))::float8`;
+
 /**
- * Upsert the batch into `sessions` and note whose stats changed.
+ * Upsert the batch into `sessions`, and sort the users it changed into deltas and recomputes.
  * - DISTINCT ON keeps one row per session (two rows for one key would fail the upsert), the
  *   latest by (completed_at, event_id), the same order as the guard below.
  * - The guard compares the tuple with `<`: a redelivered or replayed event is not newer than
- *   itself, so it writes nothing (no dead tuple, no projected_at change) and affects no user.
- * - A re-completion that moves a session to another user changes the old user's stats too;
- *   `previous_owner` reads the pre-update row (all parts of one statement share a snapshot).
- * Returns how many sessions were written and how many users' stats must be recomputed.
+ *   itself, so it writes nothing (no dead tuple, no projected_at change) and touches no user.
+ * - `previous` reads the rows as they were before this statement (all parts of one statement
+ *   share a snapshot): a written session found there was replaced, not added.
+ * Returns how many sessions were written, users queued for recompute, and users with a delta.
  */
 export const UPSERT_SESSIONS = `
 WITH incoming AS (
@@ -52,10 +79,9 @@ WITH incoming AS (
   FROM session_staging
   ORDER BY session_id, completed_at DESC, event_id DESC
 ),
-previous_owner AS (
+previous AS (
   SELECT s.session_id, s.user_id
   FROM sessions s JOIN incoming i ON i.session_id = s.session_id
-  WHERE s.user_id <> i.user_id
 ),
 written AS (
   INSERT INTO sessions AS s (
@@ -77,50 +103,91 @@ written AS (
     received_at  = EXCLUDED.received_at,
     projected_at = EXCLUDED.projected_at
   WHERE (s.completed_at, s.event_id) < (EXCLUDED.completed_at, EXCLUDED.event_id)
-  RETURNING s.session_id, s.user_id
+  RETURNING s.session_id, s.user_id, s.duration_ms, s.score, s.outcome, s.completed_at
 ),
-users AS (
-  SELECT user_id FROM written
+to_recompute AS (
+  SELECT w.user_id FROM written w JOIN previous p ON p.session_id = w.session_id
   UNION
-  SELECT p.user_id FROM previous_owner p JOIN written w ON w.session_id = p.session_id
+  SELECT p.user_id FROM written w JOIN previous p ON p.session_id = w.session_id
 ),
-noted AS (
-  INSERT INTO affected_users (user_id) SELECT user_id FROM users RETURNING 1
+queued AS (
+  INSERT INTO recompute_users (user_id) SELECT user_id FROM to_recompute RETURNING 1
+),
+deltas AS (
+  INSERT INTO stat_deltas
+  SELECT w.user_id, count(*), sum(w.duration_ms), coalesce(sum(w.score::numeric), 0), count(w.score),
+         max(w.score),
+         count(*) FILTER (WHERE w.outcome = 'completed'),
+         count(*) FILTER (WHERE w.outcome = 'failed'),
+         count(*) FILTER (WHERE w.outcome = 'abandoned'),
+         max(w.completed_at)
+  FROM written w
+  WHERE NOT EXISTS (SELECT 1 FROM to_recompute r WHERE r.user_id = w.user_id)
+  GROUP BY w.user_id
+  RETURNING 1
 )
 SELECT (SELECT count(*) FROM written)::int AS sessions_written,
-       (SELECT count(*) FROM noted)::int AS users_affected
+       (SELECT count(*) FROM queued)::int AS users_recomputed,
+       (SELECT count(*) FROM deltas)::int AS users_incremented
 `;
 
-/**
- * user_stats: recompute, don't add deltas. Applying old/new deltas would be O(batch) but
- * best_score and last_completed_at are maxima, which a delta cannot undo when a re-completion
- * lowers them; recomputing from `sessions` is exact by construction, and only touches the users
- * whose rows actually changed in this batch (none on a replay). The LATERAL subquery makes the
- * plan one index range scan on sessions_user_recent_idx per user, whatever the planner thinks
- * of the (never analysed) temp table. Cost: proportional to the touched users' session counts.
- */
-export const RECOMPUTE_USER_STATS = `
+/** Users whose batch only added sessions: add the delta (or insert it, for a new user). */
+export const APPLY_USER_STATS_DELTAS = `
 INSERT INTO user_stats AS u (
-  user_id, sessions_completed, total_duration_ms, avg_duration_ms, best_score, avg_score,
+  user_id, sessions_completed, total_duration_ms, avg_duration_ms, best_score, avg_score, score_sum,
   scored_sessions, completed_count, failed_count, abandoned_count, last_completed_at, updated_at
 )
-SELECT a.user_id, agg.sessions_completed, agg.total_duration_ms, agg.avg_duration_ms, agg.best_score,
-       agg.avg_score, agg.scored_sessions, agg.completed_count, agg.failed_count, agg.abandoned_count,
-       agg.last_completed_at, now()
-FROM affected_users a
-CROSS JOIN LATERAL (
-  SELECT count(*)                                       AS sessions_completed,
-         coalesce(sum(s.duration_ms), 0)::bigint        AS total_duration_ms,
-         coalesce(avg(s.duration_ms), 0)::float8        AS avg_duration_ms,
-         max(s.score)                                   AS best_score,
-         avg(s.score)                                   AS avg_score,
-         count(s.score)                                 AS scored_sessions,
+SELECT d.user_id, d.sessions, d.total_duration_ms, ${AVG_DURATION('d.total_duration_ms', 'd.sessions')},
+       d.best_score, ${AVG_SCORE('d.score_sum', 'd.scored_sessions')}, d.score_sum, d.scored_sessions,
+       d.completed_count, d.failed_count, d.abandoned_count, d.last_completed_at, now()
+FROM stat_deltas d
+ON CONFLICT (user_id) DO UPDATE SET
+  sessions_completed = u.sessions_completed + EXCLUDED.sessions_completed,
+  total_duration_ms  = u.total_duration_ms + EXCLUDED.total_duration_ms,
+  avg_duration_ms    = ${AVG_DURATION('(u.total_duration_ms + EXCLUDED.total_duration_ms)', '(u.sessions_completed + EXCLUDED.sessions_completed)')},
+  best_score         = GREATEST(u.best_score, EXCLUDED.best_score),
+  score_sum          = u.score_sum + EXCLUDED.score_sum,
+  scored_sessions    = u.scored_sessions + EXCLUDED.scored_sessions,
+  avg_score          = ${AVG_SCORE('(u.score_sum + EXCLUDED.score_sum)', '(u.scored_sessions + EXCLUDED.scored_sessions)')},
+  completed_count    = u.completed_count + EXCLUDED.completed_count,
+  failed_count       = u.failed_count + EXCLUDED.failed_count,
+  abandoned_count    = u.abandoned_count + EXCLUDED.abandoned_count,
+  last_completed_at  = GREATEST(u.last_completed_at, EXCLUDED.last_completed_at),
+  updated_at         = EXCLUDED.updated_at
+`;
+
+/** The aggregate columns of one user's sessions `s`, as the recompute and the reference use them. */
+const AGGREGATE_COLUMNS = `
+         count(*)                                        AS sessions_completed,
+         coalesce(sum(s.duration_ms), 0)::bigint         AS total_duration_ms,
+         ${AVG_DURATION('coalesce(sum(s.duration_ms), 0)', 'count(*)')} AS avg_duration_ms,
+         max(s.score)                                    AS best_score,
+         ${AVG_SCORE('coalesce(sum(s.score::numeric), 0)', 'count(s.score)')} AS avg_score,
+         coalesce(sum(s.score::numeric), 0)              AS score_sum,
+         count(s.score)                                  AS scored_sessions,
          count(*) FILTER (WHERE s.outcome = 'completed') AS completed_count,
          count(*) FILTER (WHERE s.outcome = 'failed')    AS failed_count,
          count(*) FILTER (WHERE s.outcome = 'abandoned') AS abandoned_count,
-         max(s.completed_at)                            AS last_completed_at
+         max(s.completed_at)                             AS last_completed_at`;
+
+/**
+ * Users with a replaced or moved session: recompute from `sessions`. The LATERAL subquery makes
+ * the plan one index range scan on sessions_user_recent_idx per user, whatever the planner
+ * thinks of the (never analysed) temp table.
+ */
+export const RECOMPUTE_USER_STATS = `
+INSERT INTO user_stats AS u (
+  user_id, sessions_completed, total_duration_ms, avg_duration_ms, best_score, avg_score, score_sum,
+  scored_sessions, completed_count, failed_count, abandoned_count, last_completed_at, updated_at
+)
+SELECT r.user_id, agg.sessions_completed, agg.total_duration_ms, agg.avg_duration_ms, agg.best_score,
+       agg.avg_score, agg.score_sum, agg.scored_sessions, agg.completed_count, agg.failed_count,
+       agg.abandoned_count, agg.last_completed_at, now()
+FROM (SELECT DISTINCT user_id FROM recompute_users) r
+CROSS JOIN LATERAL (
+  SELECT ${AGGREGATE_COLUMNS}
   FROM sessions s
-  WHERE s.user_id = a.user_id
+  WHERE s.user_id = r.user_id
 ) agg
 WHERE agg.sessions_completed > 0
 ON CONFLICT (user_id) DO UPDATE SET
@@ -129,6 +196,7 @@ ON CONFLICT (user_id) DO UPDATE SET
   avg_duration_ms    = EXCLUDED.avg_duration_ms,
   best_score         = EXCLUDED.best_score,
   avg_score          = EXCLUDED.avg_score,
+  score_sum          = EXCLUDED.score_sum,
   scored_sessions    = EXCLUDED.scored_sessions,
   completed_count    = EXCLUDED.completed_count,
   failed_count       = EXCLUDED.failed_count,
@@ -140,27 +208,23 @@ ON CONFLICT (user_id) DO UPDATE SET
 /** A user whose last session moved to another user has no stats any more. */
 export const DELETE_EMPTY_USER_STATS = `
 DELETE FROM user_stats u
-USING affected_users a
-WHERE u.user_id = a.user_id
-  AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = a.user_id)
+USING recompute_users r
+WHERE u.user_id = r.user_id
+  AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = r.user_id)
 `;
 
 /**
- * The reference aggregate, for tests and checks: what user_stats must equal. Same expressions
- * as RECOMPUTE_USER_STATS, over every user.
+ * The reference aggregate, for tests, the benchmark and checks: what user_stats must equal
+ * (its columns other than updated_at), computed from scratch over every user.
  */
 export const USER_STATS_FROM_SESSIONS = `
-SELECT s.user_id,
-       count(*)::bigint                                 AS sessions_completed,
-       sum(s.duration_ms)::bigint                       AS total_duration_ms,
-       avg(s.duration_ms)::float8                       AS avg_duration_ms,
-       max(s.score)                                     AS best_score,
-       avg(s.score)                                     AS avg_score,
-       count(s.score)                                   AS scored_sessions,
-       count(*) FILTER (WHERE s.outcome = 'completed')  AS completed_count,
-       count(*) FILTER (WHERE s.outcome = 'failed')     AS failed_count,
-       count(*) FILTER (WHERE s.outcome = 'abandoned')  AS abandoned_count,
-       max(s.completed_at)                              AS last_completed_at
+SELECT s.user_id, ${AGGREGATE_COLUMNS}
 FROM sessions s
 GROUP BY s.user_id
 `;
+
+/** The user_stats columns USER_STATS_FROM_SESSIONS yields, in its order (for EXCEPT checks). */
+export const USER_STATS_COLUMNS = [
+  'user_id', 'sessions_completed', 'total_duration_ms', 'avg_duration_ms', 'best_score', 'avg_score', 'score_sum',
+  'scored_sessions', 'completed_count', 'failed_count', 'abandoned_count', 'last_completed_at',
+] as const;

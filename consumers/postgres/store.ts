@@ -1,7 +1,8 @@
 /**
  * The port the Postgres sink writes through, and its adapter: COPY into a temp staging table,
- * upsert into `sessions`, recompute `user_stats` for the users that changed; one transaction
- * per batch. Any error rolls the whole batch back and is rethrown (as STORE_UNAVAILABLE) for the
+ * upsert into `sessions`, then bring `user_stats` up to date for exactly the users that changed
+ * (a delta for users who only gained sessions, a recompute for users with a replaced one; see
+ * store-sql.ts); one transaction per batch. Any error rolls the whole batch back and is rethrown (as STORE_UNAVAILABLE) for the
  * run loop to retry.
  */
 import { Readable } from 'node:stream';
@@ -12,6 +13,7 @@ import { AppError } from '../../src/errors.ts';
 import { csvChunks } from './copy-csv.ts';
 import type { SessionRow } from './projection.ts';
 import {
+  APPLY_USER_STATS_DELTAS,
   COPY_STAGING,
   CREATE_TEMP_TABLES,
   DELETE_EMPTY_USER_STATS,
@@ -25,8 +27,12 @@ export interface ApplyResult {
   readonly rows: number;
   /** Sessions inserted or replaced (0 for a pure replay). */
   readonly sessionsWritten: number;
-  /** Users whose stats were recomputed. */
+  /** Users whose stats changed: usersIncremented + usersRecomputed. */
   readonly usersAffected: number;
+  /** Users whose batch only added sessions: stats updated by a delta. */
+  readonly usersIncremented: number;
+  /** Users with a replaced (or moved) session: stats recomputed from `sessions`. */
+  readonly usersRecomputed: number;
 }
 
 export interface SessionStore {
@@ -41,7 +47,7 @@ export function createPgSessionStore(pool: Pool): SessionStore {
   const prepared = new WeakSet<PoolClient>();
 
   async function apply(rows: readonly SessionRow[]): Promise<ApplyResult> {
-    if (rows.length === 0) return { rows: 0, sessionsWritten: 0, usersAffected: 0 };
+    if (rows.length === 0) return { rows: 0, sessionsWritten: 0, usersAffected: 0, usersIncremented: 0, usersRecomputed: 0 };
     let client: PoolClient;
     try {
       client = await pool.connect();
@@ -57,14 +63,23 @@ export function createPgSessionStore(pool: Pool): SessionStore {
       await client.query('BEGIN');
       await client.query(LOCK_WRITER);
       await pipeline(Readable.from(csvChunks(rows)), client.query(copyFrom(COPY_STAGING)));
-      const upsert = await client.query<{ sessions_written: number; users_affected: number }>(UPSERT_SESSIONS);
-      const counts = upsert.rows[0] ?? { sessions_written: 0, users_affected: 0 };
-      if (counts.users_affected > 0) {
+      const upsert = await client.query<{ sessions_written: number; users_recomputed: number; users_incremented: number }>(
+        UPSERT_SESSIONS,
+      );
+      const counts = upsert.rows[0] ?? { sessions_written: 0, users_recomputed: 0, users_incremented: 0 };
+      if (counts.users_incremented > 0) await client.query(APPLY_USER_STATS_DELTAS);
+      if (counts.users_recomputed > 0) {
         await client.query(RECOMPUTE_USER_STATS);
         await client.query(DELETE_EMPTY_USER_STATS);
       }
       await client.query('COMMIT');
-      return { rows: rows.length, sessionsWritten: counts.sessions_written, usersAffected: counts.users_affected };
+      return {
+        rows: rows.length,
+        sessionsWritten: counts.sessions_written,
+        usersAffected: counts.users_incremented + counts.users_recomputed,
+        usersIncremented: counts.users_incremented,
+        usersRecomputed: counts.users_recomputed,
+      };
     } catch (error) {
       try {
         await client.query('ROLLBACK');

@@ -53,7 +53,7 @@ describe('Postgres session store', () => {
     const a2again = makeEvent({ sessionId: 'a2', userId: 'alice', completedAt: at(4), score: 20, outcome: 'completed' });
     // a2 twice in one batch (and a1 redelivered within it): the later completion wins
     const r = await apply([a1, a2, b1, a1, a2again]);
-    expect(r).toEqual({ rows: 3, sessionsWritten: 3, usersAffected: 2 });
+    expect(r).toEqual({ rows: 3, sessionsWritten: 3, usersAffected: 2, usersIncremented: 2, usersRecomputed: 0 });
     await expectExact();
     const alice = (await readSnapshot(db.pool)).stats.get('alice');
     expect(alice?.sessionsCompleted).toBe(2);
@@ -64,7 +64,7 @@ describe('Postgres session store', () => {
   test('a re-completion that lowers the best score replaces its old contribution', async () => {
     const a1 = makeEvent({ sessionId: 'a1', userId: 'alice', completedAt: at(5), score: 5, outcome: 'failed' });
     const r = await apply([a1]);
-    expect(r.sessionsWritten).toBe(1);
+    expect(r).toMatchObject({ sessionsWritten: 1, usersRecomputed: 1, usersIncremented: 0 });
     await expectExact();
     const alice = (await readSnapshot(db.pool)).stats.get('alice');
     expect(alice?.sessionsCompleted).toBe(2);
@@ -88,7 +88,7 @@ describe('Postgres session store', () => {
   test('a session that moves to another user leaves the old user exact (or without stats)', async () => {
     const moved = makeEvent({ sessionId: 'b1', userId: 'dave', completedAt: at(7), score: 7 });
     const r = await apply([moved]);
-    expect(r).toEqual({ rows: 1, sessionsWritten: 1, usersAffected: 2 });
+    expect(r).toEqual({ rows: 1, sessionsWritten: 1, usersAffected: 2, usersIncremented: 0, usersRecomputed: 2 });
     await expectExact();
     const snap = await readSnapshot(db.pool);
     expect(snap.stats.has('bob')).toBe(false);
