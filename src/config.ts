@@ -27,8 +27,7 @@ const bool = z
 
 const schema = z
   .object({
-    // --- deployment mode and logs
-    APP_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    // --- logs
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Share of successful requests that get an access-log line (errors are always logged). */
     ACCESS_LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),

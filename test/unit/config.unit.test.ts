@@ -1,0 +1,43 @@
+import { describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONFIG_KEYS, STACK_DEFAULTS, loadConfig } from '../../src/config.ts';
+import { AppError } from '../../src/errors.ts';
+
+describe('loadConfig', () => {
+  test('defaults point at the native stack', () => {
+    const c = loadConfig({});
+    expect(c.KAFKA_BROKERS).toEqual([`127.0.0.1:${STACK_DEFAULTS.KAFKA_PORT}`]);
+    expect(c.DATABASE_URL).toBe(`postgres://sessions:sessions@127.0.0.1:${STACK_DEFAULTS.PG_PORT}/sessions`);
+    expect(c.CLICKHOUSE_URL).toBe(`http://127.0.0.1:${STACK_DEFAULTS.CLICKHOUSE_HTTP_PORT}`);
+    expect(c.KAFKA_DLQ_TOPIC).toBe('session-completed.dlq');
+  });
+
+  test('derived values follow the variables they come from; empty strings count as unset', () => {
+    const c = loadConfig({ KAFKA_PORT: '29092', KAFKA_TOPIC: 'orders', PG_PORT: '', KAFKA_BROKERS: '' });
+    expect(c.KAFKA_BROKERS).toEqual(['127.0.0.1:29092']);
+    expect(c.KAFKA_DLQ_TOPIC).toBe('orders.dlq');
+    expect(c.PG_PORT).toBe(STACK_DEFAULTS.PG_PORT);
+    expect(loadConfig({ KAFKA_BROKERS: 'a:1, b:2' }).KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
+  });
+
+  test('a bad value stops start-up with a message naming every bad variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({ HTTP_PORT: 'eighty', PRODUCER_LINGER_MS: '-1', KAFKA_TOPIC: 'has space' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('CONFIG_INVALID');
+    for (const name of ['HTTP_PORT="eighty"', 'PRODUCER_LINGER_MS="-1"', 'KAFKA_TOPIC="has space"']) {
+      expect((error as AppError).message).toContain(name);
+    }
+  });
+
+  test('the README documents every variable', () => {
+    const readme = readFileSync(join(import.meta.dir, '../../README.md'), 'utf8');
+    const missing = CONFIG_KEYS.filter((k) => !readme.includes(`\`${k}\``));
+    expect(missing).toEqual([]);
+  });
+});
