@@ -13,8 +13,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund && node_modules/.bin/bun --version
 
 FROM node:22-bookworm-slim
-ENV APP_ENV=production \
-    HTTP_HOST=0.0.0.0 \
+ENV HTTP_HOST=0.0.0.0 \
     PATH=/app/node_modules/.bin:$PATH
 WORKDIR /app
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules
