@@ -9,8 +9,10 @@
 FROM node:22-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Bun's postinstall must run (without it the bun binary is a stub); check it works.
-RUN npm ci --no-audit --no-fund && node_modules/.bin/bun --version
+COPY scripts/ensure-deps.sh scripts/
+# The same install as a developer's machine (npm ci, or npm install with the same lockfile when
+# npm ci refuses; see the script). Bun's postinstall must run; check the binary works.
+RUN sh scripts/ensure-deps.sh && node_modules/.bin/bun --version
 
 FROM node:22-bookworm-slim
 ENV HTTP_HOST=0.0.0.0 \
