@@ -20,7 +20,6 @@ import { csvChunks } from '../consumers/postgres/copy-csv.ts';
 import { createPgPool } from '../consumers/postgres/pool.ts';
 import { createReadModelSchema, dropSchema, scratchSchemaName } from '../consumers/postgres/schema.ts';
 import {
-  APPLY_USER_STATS_DELTAS,
   COPY_STAGING,
   CREATE_TEMP_TABLES,
   RECOMPUTE_USER_STATS,
@@ -123,8 +122,7 @@ export async function explainWrites(client: pg.ClientBase, batchSize: number, wi
   try {
     await pipeline(Readable.from(csvChunks(rows)), client.query(copyFrom(COPY_STAGING)));
     const cases: PlanCase[] = [
-      { name: `consumer batch upsert (${batchSize} rows, half of them re-completions)`, sql: UPSERT_SESSIONS, values: [] },
-      { name: 'consumer user_stats deltas (users who only gained sessions)', sql: APPLY_USER_STATS_DELTAS, values: [] },
+      { name: `consumer batch upsert + stats deltas (${batchSize} rows, half of them re-completions)`, sql: UPSERT_SESSIONS, values: [] },
       { name: 'consumer user_stats recompute (users with a replaced session)', sql: RECOMPUTE_USER_STATS, values: [] },
     ];
     const out: Explained[] = [];

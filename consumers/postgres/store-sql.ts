@@ -32,18 +32,6 @@ CREATE TEMP TABLE IF NOT EXISTS session_staging (
   received_at  timestamptz NOT NULL
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS recompute_users (user_id text NOT NULL) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stat_deltas (
-  user_id           text NOT NULL,
-  sessions          bigint NOT NULL,
-  total_duration_ms bigint NOT NULL,
-  score_sum         numeric NOT NULL,
-  scored_sessions   bigint NOT NULL,
-  best_score        double precision,
-  completed_count   bigint NOT NULL,
-  failed_count      bigint NOT NULL,
-  abandoned_count   bigint NOT NULL,
-  last_completed_at timestamptz NOT NULL
-) ON COMMIT DELETE ROWS;
 `;
 
 export const COPY_STAGING = `COPY session_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN (FORMAT csv)`;
@@ -64,14 +52,16 @@ const AVG_DURATION = (total: string, n: string) => `(${total}::numeric / NULLIF(
 const AVG_SCORE = (sum: string, n: string) => `(${sum} / NULLIF(${n}, 0))::float8`;
 
 /**
- * Upsert the batch into `sessions`, and sort the users it changed into deltas and recomputes.
+ * Upsert the batch into `sessions`, apply the deltas of users who only gained sessions, and
+ * queue the users with a replaced session for RECOMPUTE_USER_STATS (which must be a separate
+ * statement: it has to see the rows this one writes).
  * - DISTINCT ON keeps one row per session (two rows for one key would fail the upsert), the
  *   latest by (completed_at, event_id), the same order as the guard below.
  * - The guard compares the tuple with `<`: a redelivered or replayed event is not newer than
  *   itself, so it writes nothing (no dead tuple, no projected_at change) and touches no user.
  * - `previous` reads the rows as they were before this statement (all parts of one statement
  *   share a snapshot): a written session found there was replaced, not added.
- * Returns how many sessions were written, users queued for recompute, and users with a delta.
+ * Returns how many sessions were written, users queued for recompute, and users given a delta.
  */
 export const UPSERT_SESSIONS = `
 WITH incoming AS (
@@ -114,46 +104,49 @@ queued AS (
   INSERT INTO recompute_users (user_id) SELECT user_id FROM to_recompute RETURNING 1
 ),
 deltas AS (
-  INSERT INTO stat_deltas
-  SELECT w.user_id, count(*), sum(w.duration_ms), coalesce(sum(w.score::numeric), 0), count(w.score),
-         max(w.score),
-         count(*) FILTER (WHERE w.outcome = 'completed'),
-         count(*) FILTER (WHERE w.outcome = 'failed'),
-         count(*) FILTER (WHERE w.outcome = 'abandoned'),
-         max(w.completed_at)
+  SELECT w.user_id,
+         count(*)                                        AS sessions,
+         sum(w.duration_ms)::bigint                      AS total_duration_ms,
+         coalesce(sum(w.score::numeric), 0)              AS score_sum,
+         count(w.score)                                  AS scored_sessions,
+         max(w.score)                                    AS best_score,
+         count(*) FILTER (WHERE w.outcome = 'completed') AS completed_count,
+         count(*) FILTER (WHERE w.outcome = 'failed')    AS failed_count,
+         count(*) FILTER (WHERE w.outcome = 'abandoned') AS abandoned_count,
+         max(w.completed_at)                             AS last_completed_at
   FROM written w
   WHERE NOT EXISTS (SELECT 1 FROM to_recompute r WHERE r.user_id = w.user_id)
   GROUP BY w.user_id
+),
+incremented AS (
+  -- Users whose batch only added sessions: add the delta (insert it, for a new user). This part
+  -- needs no view of the new sessions rows, so it runs in this statement.
+  INSERT INTO user_stats AS u (
+    user_id, sessions_completed, total_duration_ms, avg_duration_ms, best_score, avg_score, score_sum,
+    scored_sessions, completed_count, failed_count, abandoned_count, last_completed_at, updated_at
+  )
+  SELECT d.user_id, d.sessions, d.total_duration_ms, ${AVG_DURATION('d.total_duration_ms', 'd.sessions')},
+         d.best_score, ${AVG_SCORE('d.score_sum', 'd.scored_sessions')}, d.score_sum, d.scored_sessions,
+         d.completed_count, d.failed_count, d.abandoned_count, d.last_completed_at, now()
+  FROM deltas d
+  ON CONFLICT (user_id) DO UPDATE SET
+    sessions_completed = u.sessions_completed + EXCLUDED.sessions_completed,
+    total_duration_ms  = u.total_duration_ms + EXCLUDED.total_duration_ms,
+    avg_duration_ms    = ${AVG_DURATION('(u.total_duration_ms + EXCLUDED.total_duration_ms)', '(u.sessions_completed + EXCLUDED.sessions_completed)')},
+    best_score         = GREATEST(u.best_score, EXCLUDED.best_score),
+    score_sum          = u.score_sum + EXCLUDED.score_sum,
+    scored_sessions    = u.scored_sessions + EXCLUDED.scored_sessions,
+    avg_score          = ${AVG_SCORE('(u.score_sum + EXCLUDED.score_sum)', '(u.scored_sessions + EXCLUDED.scored_sessions)')},
+    completed_count    = u.completed_count + EXCLUDED.completed_count,
+    failed_count       = u.failed_count + EXCLUDED.failed_count,
+    abandoned_count    = u.abandoned_count + EXCLUDED.abandoned_count,
+    last_completed_at  = GREATEST(u.last_completed_at, EXCLUDED.last_completed_at),
+    updated_at         = EXCLUDED.updated_at
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM written)::int AS sessions_written,
        (SELECT count(*) FROM queued)::int AS users_recomputed,
-       (SELECT count(*) FROM deltas)::int AS users_incremented
-`;
-
-/** Users whose batch only added sessions: add the delta (or insert it, for a new user). */
-export const APPLY_USER_STATS_DELTAS = `
-INSERT INTO user_stats AS u (
-  user_id, sessions_completed, total_duration_ms, avg_duration_ms, best_score, avg_score, score_sum,
-  scored_sessions, completed_count, failed_count, abandoned_count, last_completed_at, updated_at
-)
-SELECT d.user_id, d.sessions, d.total_duration_ms, ${AVG_DURATION('d.total_duration_ms', 'd.sessions')},
-       d.best_score, ${AVG_SCORE('d.score_sum', 'd.scored_sessions')}, d.score_sum, d.scored_sessions,
-       d.completed_count, d.failed_count, d.abandoned_count, d.last_completed_at, now()
-FROM stat_deltas d
-ON CONFLICT (user_id) DO UPDATE SET
-  sessions_completed = u.sessions_completed + EXCLUDED.sessions_completed,
-  total_duration_ms  = u.total_duration_ms + EXCLUDED.total_duration_ms,
-  avg_duration_ms    = ${AVG_DURATION('(u.total_duration_ms + EXCLUDED.total_duration_ms)', '(u.sessions_completed + EXCLUDED.sessions_completed)')},
-  best_score         = GREATEST(u.best_score, EXCLUDED.best_score),
-  score_sum          = u.score_sum + EXCLUDED.score_sum,
-  scored_sessions    = u.scored_sessions + EXCLUDED.scored_sessions,
-  avg_score          = ${AVG_SCORE('(u.score_sum + EXCLUDED.score_sum)', '(u.scored_sessions + EXCLUDED.scored_sessions)')},
-  completed_count    = u.completed_count + EXCLUDED.completed_count,
-  failed_count       = u.failed_count + EXCLUDED.failed_count,
-  abandoned_count    = u.abandoned_count + EXCLUDED.abandoned_count,
-  last_completed_at  = GREATEST(u.last_completed_at, EXCLUDED.last_completed_at),
-  updated_at         = EXCLUDED.updated_at
+       (SELECT count(*) FROM incremented)::int AS users_incremented
 `;
 
 /** The aggregate columns of one user's sessions `s`, as the recompute and the reference use them. */

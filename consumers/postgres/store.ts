@@ -13,7 +13,6 @@ import { AppError } from '../../src/errors.ts';
 import { csvChunks } from './copy-csv.ts';
 import type { SessionRow } from './projection.ts';
 import {
-  APPLY_USER_STATS_DELTAS,
   COPY_STAGING,
   CREATE_TEMP_TABLES,
   DELETE_EMPTY_USER_STATS,
@@ -67,7 +66,6 @@ export function createPgSessionStore(pool: Pool): SessionStore {
         UPSERT_SESSIONS,
       );
       const counts = upsert.rows[0] ?? { sessions_written: 0, users_recomputed: 0, users_incremented: 0 };
-      if (counts.users_incremented > 0) await client.query(APPLY_USER_STATS_DELTAS);
       if (counts.users_recomputed > 0) {
         await client.query(RECOMPUTE_USER_STATS);
         await client.query(DELETE_EMPTY_USER_STATS);
