@@ -7,6 +7,7 @@
  *   bun scripts/system.ts down     stops the app processes and the stack (data is kept)
  *   bun scripts/system.ts status   what runs where
  */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { type Config, loadConfig } from '../src/config.ts';
 import { AppError, isAppError } from '../src/errors.ts';
@@ -16,6 +17,8 @@ import { consoleStackLog, stackDir, stackStatus, startStack, stopStack } from '.
 import { seconds } from '../stack/log.ts';
 import { REPO_ROOT } from '../stack/paths.ts';
 import { cmdlineHas, inspectPidFile, processState, removeFile, spawnDetached, stopProcess, tailFile } from '../stack/process.ts';
+import { sha256Hex } from '../src/http/auth.ts';
+import { newApiKey } from './api-key.ts';
 import { migrate } from './migrate.ts';
 
 const log = consoleStackLog('[system]');
@@ -52,6 +55,23 @@ const logFileOf = (config: Config, app: AppProcess) => join(appDir(config), 'log
 /** Our app process: this Bun binary running that script (whatever the binary is called). */
 const matcherOf = (app: AppProcess) => cmdlineHas(basename(process.execPath), app.script);
 
+/**
+ * Auth is on by default. When no API_KEYS are configured, `start`/`up` make one local key (kept
+ * in .stack/app/dev-api-key, mode 0600, reused on later starts) and give its hash to the API,
+ * so the quick start works with a real key rather than with auth turned off.
+ */
+function localApiKey(config: Config): { key?: string; env: Record<string, string> } {
+  if (config.AUTH_DISABLED || config.API_KEYS.length > 0) return { env: {} };
+  const file = join(appDir(config), 'dev-api-key');
+  let key = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (!key) {
+    mkdirSync(appDir(config), { recursive: true });
+    key = newApiKey('local', ['ingest', 'read']).key;
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  }
+  return { key, env: { API_KEYS: `local:ingest+read:${sha256Hex(key)}` } };
+}
+
 /** Stack, migrations and topics: everything the app processes need, idempotently. */
 async function prepare(config: Config): Promise<void> {
   const started = Date.now();
@@ -78,25 +98,32 @@ async function waitReady(app: AppProcess, isAlive: () => boolean, logHint: strin
   }
 }
 
-function banner(config: Config): string {
+function banner(config: Config, key: string | undefined): string {
   const host = probeHost(config.HTTP_HOST);
+  const auth = key ? ` -H 'authorization: Bearer ${key}'` : '';
   const api = `http://${host}:${config.HTTP_PORT}`;
   const at = new Date(Date.now() - 60_000).toISOString();
   return [
     '',
     'Session pipeline is up:',
     `  API                  ${api}   (docs ${api}/docs, OpenAPI ${api}/openapi.json, metrics ${api}/metrics)`,
-    `  Dashboard            ${api}/dashboard`,
+    `  Dashboard            ${api}/dashboard${key ? `#key=${key}` : ''}`,
     `  Postgres consumer    http://${host}:${config.PG_CONSUMER_METRICS_PORT}/metrics`,
     `  ClickHouse consumer  http://${host}:${config.CH_CONSUMER_METRICS_PORT}/metrics`,
     `  Kafka                ${config.KAFKA_BROKERS.join(',')}  topic ${config.KAFKA_TOPIC} (DLQ ${config.KAFKA_DLQ_TOPIC})`,
     `  Postgres             ${config.DATABASE_URL.replace(/:[^:@/]+@/, ':***@')}`,
     `  ClickHouse           ${config.CLICKHOUSE_URL}  database ${config.CLICKHOUSE_DATABASE}`,
     '',
+    key
+      ? `API key (scopes ingest+read; kept in ${join(appDir(config), 'dev-api-key')}): ${key}`
+      : config.AUTH_DISABLED
+        ? 'Auth is DISABLED (development mode).'
+        : 'Auth: use one of your configured API_KEYS.',
+    '',
     'Try:',
-    `  curl -i -X POST ${api}/sessions/demo-1/complete -H 'content-type: application/json' \\`,
+    `  curl -i -X POST ${api}/sessions/demo-1/complete -H 'content-type: application/json'${auth} \\`,
     `       -d '{"userId":"demo-user","startedAt":"${at}","completedAt":"${at}","score":42}'`,
-    `  curl ${api}/users/demo-user/stats`,
+    `  curl ${api}/users/demo-user/stats${auth}`,
     '',
   ].join('\n');
 }
@@ -112,9 +139,14 @@ async function start(config: Config): Promise<void> {
   }
   const started = Date.now();
   await prepare(config);
+  const local = localApiKey(config);
   const children = appProcesses(config).map((app) => ({
     app,
-    proc: Bun.spawn([process.execPath, app.script], { cwd: REPO_ROOT, env: process.env, stdio: ['ignore', 'inherit', 'inherit'] }),
+    proc: Bun.spawn([process.execPath, app.script], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...local.env },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }),
   }));
   let stopping = false;
   const stopAll = async (code: number) => {
@@ -143,7 +175,7 @@ async function start(config: Config): Promise<void> {
     log.warn(isAppError(error) ? error.message : String(error));
     await stopAll(1);
   }
-  console.log(banner(config));
+  console.log(banner(config, local.key));
   log.info(`ready in ${seconds(Date.now() - started)}; Ctrl-C to stop`);
   await new Promise(() => {});
 }
@@ -152,6 +184,7 @@ async function start(config: Config): Promise<void> {
 async function up(config: Config): Promise<void> {
   const started = Date.now();
   await prepare(config);
+  const local = localApiKey(config);
   for (const app of appProcesses(config)) {
     const pidFile = pidFileOf(config, app);
     const state = inspectPidFile(pidFile, matcherOf(app));
@@ -164,7 +197,7 @@ async function up(config: Config): Promise<void> {
       pid = spawnDetached({
         argv: [process.execPath, app.script],
         cwd: REPO_ROOT,
-        env: process.env,
+        env: { ...process.env, ...local.env },
         logFile: logFileOf(config, app),
         pidFile,
       });
@@ -174,7 +207,7 @@ async function up(config: Config): Promise<void> {
     // Liveness by pid, not by command line: right after the fork the child still shows ours.
     await waitReady(app, () => processState(pid) === 'alive', `Its log: ${logFile}\n${tailFile(logFile, 15)}`);
   }
-  console.log(banner(config));
+  console.log(banner(config, local.key));
   log.info(`ready in ${seconds(Date.now() - started)}; 'npm run down' stops it`);
 }
 

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { AppError } from './errors.ts';
+import { type ApiKey, parseApiKeys } from './http/auth.ts';
 
 /** Native stack ports. compose.yaml publishes the same ones (checked by test/unit/compose). */
 export const STACK_DEFAULTS = {
@@ -27,7 +28,22 @@ const bool = z
 
 const schema = z
   .object({
-    // --- logs
+    // --- deployment mode, access control and logs
+    /** `development` is the only mode in which AUTH_DISABLED may be set. */
+    APP_ENV: z.enum(['development', 'production']).default('production'),
+    AUTH_DISABLED: bool.default(false),
+    /** name:scope+scope:sha256hex[:ratePerSecond], comma-separated (see src/http/auth.ts). */
+    API_KEYS: z
+      .string()
+      .default('')
+      .transform((text, ctx): ApiKey[] => {
+        try {
+          return parseApiKeys(text);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Share of successful requests that get an access-log line (errors are always logged). */
     ACCESS_LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),
@@ -102,6 +118,11 @@ const schema = z
     // --- Development switches
     PG_LOG_MIN_DURATION_MS: int(-1, 3_600_000).default(250),
     AUTO_INSTALL: bool.default(true),
+  })
+  .superRefine((c, ctx) => {
+    if (c.AUTH_DISABLED && c.APP_ENV !== 'development') {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_DISABLED'], message: 'may only be true when APP_ENV=development' });
+    }
   })
   .transform((c) => ({
     ...c,

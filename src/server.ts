@@ -16,6 +16,7 @@ import { createReadRoutes } from './reads/index.ts';
 import { type Config, loadConfig } from './config.ts';
 import { AppError, describeError, isAppError } from './errors.ts';
 import { createApp } from './http/app.ts';
+import { type Authenticator, createAuthenticator } from './http/auth.ts';
 import { type ApiMetrics, createApiMetrics } from './http/metrics.ts';
 import { createKafka } from './kafka/client.ts';
 import { GroupCommitProducer } from './kafka/group-commit.ts';
@@ -46,8 +47,27 @@ export interface ApiOverrides {
   readonly onShutdown?: () => Promise<void>;
 }
 
+/**
+ * API keys from the configuration; no keys and auth not disabled is a start-up error (every
+ * request would be refused). Disabling auth is allowed only in development, loudly.
+ */
+function authenticatorFor(config: Config, logger: Logger): Authenticator | undefined {
+  if (config.AUTH_DISABLED) {
+    logger.warn('AUTH IS DISABLED (APP_ENV=development, AUTH_DISABLED=true): every endpoint is open. Never run this in production.');
+    return undefined;
+  }
+  if (config.API_KEYS.length === 0) {
+    throw new AppError(
+      'CONFIG_INVALID',
+      'API_KEYS is empty, so every request would be refused. Create a key with `bun scripts/api-key.ts create --name NAME --scopes ingest,read` and set API_KEYS, or (development only) set APP_ENV=development AUTH_DISABLED=true.',
+    );
+  }
+  return createAuthenticator(config.API_KEYS);
+}
+
 /** Starts one API instance: producer, app and HTTP server. */
 export function startApi(config: Config, logger: Logger, overrides: ApiOverrides = {}): ApiHandle {
+  const authenticator = authenticatorFor(config, logger); // first: refuse before opening anything
   const registry = createRegistry({ service: 'api', worker: String(config.API_WORKER_INDEX ?? 0) });
   const metrics = createApiMetrics(registry);
   const kafka = createKafka(config, logger, `-api-${process.pid}`);
@@ -68,6 +88,7 @@ export function startApi(config: Config, logger: Logger, overrides: ApiOverrides
 
   let draining = false;
   const app = createApp({
+    authenticator,
     logger,
     metrics,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
@@ -227,10 +248,18 @@ async function main(): Promise<void> {
     await superviseWorkers(config, logger);
     return;
   }
-  const api = startApi(config, logger, {
-    plugins: readAndAnalyticsPlugins(config, logger, onShutdownHooks),
-    onShutdown: () => runHooks(onShutdownHooks),
-  });
+  let api: ApiHandle;
+  try {
+    api = startApi(config, logger, {
+      plugins: readAndAnalyticsPlugins(config, logger, onShutdownHooks),
+      onShutdown: () => runHooks(onShutdownHooks),
+    });
+  } catch (error) {
+    // A configuration that cannot serve (no API keys) or a port in use: say so and stop.
+    console.error(isAppError(error) ? error.message : error);
+    await runHooks(onShutdownHooks);
+    process.exit(isAppError(error) && error.code === 'CONFIG_INVALID' ? 2 : 1);
+  }
   logger.info({ url: api.url, topic: config.KAFKA_TOPIC, docs: `${api.url}/docs` }, 'API listening');
   void api.connected.then(() => logger.info('connected to Kafka: ready'));
   const onSignal = (signal: string) => {

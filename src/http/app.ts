@@ -6,6 +6,7 @@
 import { Elysia, type AnyElysia } from 'elysia';
 import { AppError, describeError, isAppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Authenticator } from './auth.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { problemResponse, statusOf } from './problem.ts';
 import { docsRoutes } from './openapi.ts';
@@ -19,6 +20,8 @@ export interface AppDeps {
   readonly readiness: () => { ready: boolean; reason?: string };
   readonly draining: () => boolean;
   readonly plugins: readonly AnyElysia[];
+  /** API-key checks; undefined only when auth is disabled (development mode). */
+  readonly authenticator: Authenticator | undefined;
   readonly random?: () => number;
 }
 
@@ -57,12 +60,25 @@ export function createApp(deps: AppDeps) {
       started.set(request, performance.now());
       const incoming = request.headers.get('x-request-id');
       set.headers['x-request-id'] = incoming !== null && REQUEST_ID.test(incoming) ? incoming : Bun.randomUUIDv7();
-      if (deps.draining() && !PROBES.has(pathOf(request.url))) {
+      const path = pathOf(request.url);
+      if (deps.draining() && !PROBES.has(path)) {
         return problemResponse(
           new AppError('SHUTTING_DOWN', 'The service is shutting down; retry on another instance.'),
           { requestId: requestIdOf(set), retryAfterSeconds: deps.retryAfterSeconds },
           { 'x-request-id': requestIdOf(set) ?? '', connection: 'close' },
         );
+      }
+      if (deps.authenticator) {
+        try {
+          deps.authenticator.check(request.method, path, request.headers.get('authorization'));
+        } catch (error) {
+          metrics.authRejected.inc({ reason: isAppError(error) ? error.code.toLowerCase() : 'internal' });
+          return problemResponse(
+            error,
+            { instance: path, requestId: requestIdOf(set), retryAfterSeconds: deps.retryAfterSeconds },
+            { 'x-request-id': requestIdOf(set) ?? '' },
+          );
+        }
       }
     })
     .onError(({ code, error, request, set, path }) => {

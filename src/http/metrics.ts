@@ -11,6 +11,7 @@ export interface ApiMetrics {
   observeRequest(route: string, method: string, status: number, seconds: number): void;
   readonly eventsAccepted: Counter;
   readonly eventsRejected: Counter<'reason'>;
+  readonly authRejected: Counter<'reason'>;
   readonly producerObserver: GroupCommitObserver;
   /** Registers gauges that read live values when scraped. */
   watchBuffer(read: () => { events: number; bytes: number; inFlightBatches: number }): void;
@@ -33,6 +34,12 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
   const eventsRejected = new Counter({
     name: 'events_rejected_total',
     help: 'Completions not accepted, by reason (validation, malformed_json, overloaded, timeout, broker_error, shutting_down, ...).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const authRejected = new Counter({
+    name: 'http_auth_rejected_total',
+    help: 'Requests refused by API-key checks, by reason (unauthorized, forbidden, rate_limited).',
     labelNames: ['reason'] as const,
     registers: [registry],
   });
@@ -72,6 +79,7 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
       requestDuration.labels(route, method, String(status)).observe(seconds),
     eventsAccepted,
     eventsRejected,
+    authRejected,
     producerObserver: {
       batchSent: (events, bytes) => {
         batchSize.observe(events);

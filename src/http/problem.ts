@@ -71,7 +71,11 @@ export function toProblem(
     ...(app instanceof ValidationError ? { issues: app.issues } : {}),
   };
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
-  if (status === 503 || status === 429) headers['retry-after'] = String(context.retryAfterSeconds);
+  if (status === 503 || status === 429) {
+    const own = app.details?.['retryAfterSeconds'];
+    headers['retry-after'] = String(typeof own === 'number' ? own : context.retryAfterSeconds);
+  }
+  if (status === 401) headers['www-authenticate'] = 'Bearer';
   const allow = app.details?.['allow'];
   if (status === 405 && typeof allow === 'string') headers['allow'] = allow;
   return { problem, headers };

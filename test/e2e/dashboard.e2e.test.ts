@@ -17,6 +17,7 @@ import { createClickHouseInserter } from '../../consumers/clickhouse/inserter.ts
 import { toSessionEventRow } from '../../consumers/clickhouse/rows.ts';
 import { createAnalyticsRoutes, createKafkaConsumerLagProbe } from '../../src/analytics/index.ts';
 import { createApp } from '../../src/http/app.ts';
+import { createAuthenticator, parseApiKeys, sha256Hex } from '../../src/http/auth.ts';
 import { createApiMetrics } from '../../src/http/metrics.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { createRegistry } from '../../src/observability/metrics.ts';
@@ -25,6 +26,7 @@ import { testKafka, topicFactory } from '../support/kafka.ts';
 import { makeEvent } from '../unit/clickhouse/make-event.ts';
 
 const ROOT = join(import.meta.dir, '../..');
+const READ_KEY = 'dashboard-test-read-key';
 const SCREENSHOT = join(ROOT, 'test/artifacts/dashboard.png');
 
 function findChromium(): { path: string } | { skip: string } {
@@ -96,6 +98,8 @@ describe('GET /dashboard in headless Chromium', () => {
         metrics: createApiMetrics(createRegistry()),
         retryAfterSeconds: 1,
         accessLogSampleRate: 0,
+        // Auth on, as in production: the page gets a read key through its #key= fragment.
+        authenticator: createAuthenticator(parseApiKeys(`dashboard:read:${sha256Hex(READ_KEY)}`)),
         readiness: () => ({ ready: true }),
         draining: () => false,
         plugins: [
@@ -111,7 +115,9 @@ describe('GET /dashboard in headless Chromium', () => {
       const base = `http://127.0.0.1:${server.port}`;
 
       // The API itself, before the browser: a bad window is a 422 naming the field.
-      const bad = await fetch(`${base}/analytics/latency?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z`);
+      const bad = await fetch(`${base}/analytics/latency?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z`, {
+        headers: { authorization: `Bearer ${READ_KEY}` },
+      });
       expect(bad.status).toBe(422);
       expect(await bad.text()).toContain('query.to');
 
@@ -137,7 +143,7 @@ describe('GET /dashboard in headless Chromium', () => {
       page.on('request', (r) => requested.push(r.url()));
       page.on('pageerror', (e) => pageErrors.push(String(e)));
 
-      await page.goto(`${base}/dashboard?window=1h`, { waitUntil: 'load', timeout: 20_000 });
+      await page.goto(`${base}/dashboard?window=1h#key=${READ_KEY}`, { waitUntil: 'load', timeout: 20_000 });
       await page.waitForSelector('body[data-state="ready"]', { timeout: 20_000 });
       // Self-refresh: at least two more rounds after the first, every second.
       // (Browser-side code is passed as strings: this project's TypeScript has no DOM types.)

@@ -41,3 +41,19 @@ describe('loadConfig', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('compose.yaml', () => {
+  test("each project service's environment is a valid configuration (with API keys)", async () => {
+    const { parse } = await import('yaml');
+    const compose = parse(readFileSync(join(import.meta.dir, '../../compose.yaml'), 'utf8')) as {
+      services: Record<string, { environment?: Record<string, string> }>;
+    };
+    for (const name of ['api', 'consumer-postgres', 'consumer-clickhouse']) {
+      const env = compose.services[name]?.environment;
+      expect(env).toBeDefined();
+      const config = loadConfig(env ?? {});
+      expect(config.AUTH_DISABLED).toBe(false);
+      expect(config.API_KEYS.length).toBeGreaterThan(0);
+    }
+  });
+});

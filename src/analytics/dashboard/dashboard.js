@@ -71,8 +71,20 @@
     if (xRange) charts[id].plot.setScale('x', { min: xRange[0], max: xRange[1] });
   }
 
+  // The analytics endpoints need an API key with the read scope. It comes from the page's
+  // fragment (#key=..., never sent to the server) and is kept in this browser's localStorage.
+  const KEY_STORE = 'session-pipeline.api-key';
+  const fromFragment = new URLSearchParams(location.hash.slice(1)).get('key');
+  if (fromFragment) {
+    localStorage.setItem(KEY_STORE, fromFragment);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  const apiKey = localStorage.getItem(KEY_STORE);
+
   async function getJson(url) {
-    const response = await fetch(url, { headers: { accept: 'application/json' } });
+    const headers = { accept: 'application/json' };
+    if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+    const response = await fetch(url, { headers });
     const body = await response.json().catch(() => null);
     if (!response.ok) {
       const detail = body && (body.detail || body.title);

@@ -20,6 +20,7 @@ function makeApp(publisher: EventPublisher, opts: { draining?: boolean } = {}) {
     metrics,
     retryAfterSeconds: 3,
     accessLogSampleRate: 0,
+    authenticator: undefined,
     draining: () => opts.draining ?? false,
     readiness: () => ({ ready: true }),
     plugins: [
@@ -189,6 +190,7 @@ describe('errors thrown by feature routes', () => {
       metrics,
       retryAfterSeconds: 1,
       accessLogSampleRate: 0,
+      authenticator: undefined,
       draining: () => false,
       readiness: () => ({ ready: true }),
       plugins: [new Elysia().get('/things/:id', () => { throw new AppError('NOT_FOUND', 'No thing.'); })],
