@@ -9,8 +9,12 @@ set -e
 cd "$(dirname "$0")/.."
 if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ] || ! node_modules/.bin/bun --version >/dev/null 2>&1; then
   echo "[deps] installing npm dependencies…" >&2
-  if ! npm ci --no-audit --no-fund >&2; then
-    echo "[deps] npm ci refused (see above); falling back to npm install with the same lockfile" >&2
+  ci_log=$(mktemp)
+  if npm ci --no-audit --no-fund >"$ci_log" 2>&1; then
+    cat "$ci_log" >&2
+  else
+    echo "[deps] npm ci refused ($(grep -m1 -E 'Missing|ERR|error' "$ci_log" | head -c 160)); falling back to npm install with the same lockfile" >&2
     npm install --no-audit --no-fund >&2
   fi
+  rm -f "$ci_log"
 fi
