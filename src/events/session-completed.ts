@@ -5,12 +5,22 @@
  *
  * Field schemas are defined once here and reused by the HTTP request schema
  * (src/sessions/model.ts), so the edge and the topic can never disagree about what a valid
- * userId or timestamp is.
+ * userId or timestamp is. The published JSON Schema files (schemas/*.json, docs/events.md) are
+ * generated from the wire schemas below by scripts/generate-schemas.ts.
+ *
+ * Versions: readers understand v1 and v2 (`SUPPORTED_EVENT_VERSIONS`) and see both in one
+ * current shape (`upcastSessionCompleted`); the API writes `EVENT_VERSION`. Readers learn a
+ * version before the writer switches to it, so no subscriber ever meets one it cannot read.
  */
 import { z } from 'zod';
 
 export const EVENT_TYPE = 'SessionCompleted' as const;
+/** The version the API writes. Readers already understand up to LATEST_EVENT_VERSION. */
 export const EVENT_VERSION = 1 as const;
+/** Every version a reader of the topic must accept, oldest first. */
+export const SUPPORTED_EVENT_VERSIONS = [1, 2] as const;
+export type EventVersion = (typeof SUPPORTED_EVENT_VERSIONS)[number];
+export const LATEST_EVENT_VERSION = 2 as const satisfies EventVersion;
 
 /** Header names carried by every message on the topic. */
 export const HEADERS = {
@@ -52,36 +62,95 @@ export const Attributes = z
 
 export const Score = z.number().finite();
 
+/** The client application's version, e.g. `ios/5.2.0` or `web/2026.11.3+abc123` (v2). */
+export const CLIENT_VERSION_PATTERN = /^[A-Za-z0-9._:/+-]+$/;
+export const ClientVersion = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(CLIENT_VERSION_PATTERN, 'only letters, digits and . _ : / + - are allowed');
+
+/*
+ * Field meanings live on the wire schemas (`describe`), so the published JSON Schema carries
+ * them; docs/events.md says the same in prose (a unit test checks it names every field).
+ */
+const dataFieldsV1 = {
+  sessionId: SafeId.describe('The session that completed (from the request path). One session may complete more than once; the latest (completedAt, id) wins.'),
+  userId: SafeId.describe('Who played the session. Also the Kafka message key.'),
+  startedAt: IsoInstant.describe('When the session started, as the client reported it. ISO-8601; the API writes UTC with milliseconds.'),
+  completedAt: IsoInstant.describe('When the session completed, as the client reported it (never before startedAt). ISO-8601; the API writes UTC with milliseconds.'),
+  score: Score.describe('The score the client reported, a finite number in the client\'s own scale. Absent when the client sent none.').optional(),
+  outcome: Outcome.describe('How the session ended.'),
+  attributes: Attributes.meta({
+    maxProperties: MAX_ATTRIBUTES,
+    description: `Free-form flat map the client sent (at most ${MAX_ATTRIBUTES} keys; values string, number or boolean). Absent when the client sent none.`,
+  }).optional(),
+};
+
 /**
  * What a session completion says, without the envelope. Decoding is lenient about unknown
  * fields (they are stripped), so adding an optional field is a compatible change for readers.
  */
-export const SessionCompletedDataV1 = z
-  .object({
-    sessionId: SafeId,
-    userId: SafeId,
-    startedAt: IsoInstant,
-    completedAt: IsoInstant,
-    score: Score.optional(),
-    outcome: Outcome,
-    attributes: Attributes.optional(),
-  });
-export type SessionCompletedData = z.output<typeof SessionCompletedDataV1>;
+export const SessionCompletedDataV1 = z.object(dataFieldsV1);
 
-export const SessionCompletedV1 = z
-  .object({
-    id: z.uuid(),
-    type: z.literal(EVENT_TYPE),
-    version: z.literal(EVENT_VERSION),
+/** v2 = v1 plus the optional clientVersion. */
+export const SessionCompletedDataV2 = z.object({
+  ...dataFieldsV1,
+  clientVersion: ClientVersion.describe('The client application\'s version, e.g. ios/5.2.0 (v2 only). Absent when the client did not say.').optional(),
+});
+
+/** What a consumer reads, whatever version was on the wire: the latest data shape. */
+export type SessionCompletedData = z.output<typeof SessionCompletedDataV2>;
+
+/** The envelope around a version's data; field order as the API writes it. */
+const envelope = <V extends EventVersion, D extends z.ZodType>(version: V, data: D) =>
+  z.object({
+    id: z.uuid().describe('The event id: UUIDv7, or UUIDv5 of the Idempotency-Key (so client retries repeat it). Deduplicate by it.'),
+    type: z.literal(EVENT_TYPE).describe('Always SessionCompleted (also in the event-type header).'),
+    version: z.literal(version).describe(`The schema version of this message: ${version} (also in the event-version header).`),
     /** When the session completed (= data.completedAt). */
-    occurredAt: IsoInstant,
+    occurredAt: IsoInstant.describe('When the session completed: equal to data.completedAt (client clock).'),
     /** When the API accepted the request (the API's clock). */
-    receivedAt: IsoInstant,
-    data: SessionCompletedDataV1,
+    receivedAt: IsoInstant.describe("When the API accepted the request (the API's clock), UTC with milliseconds."),
+    data,
   });
 
-/** The event as every consumer sees it, whatever version was on the wire. */
-export type SessionCompleted = Readonly<z.output<typeof SessionCompletedV1>>;
+export const SessionCompletedV1 = envelope(1, SessionCompletedDataV1);
+export const SessionCompletedV2 = envelope(2, SessionCompletedDataV2);
+
+/** The wire schema of each version: what `decodeSessionCompleted` validates and the JSON Schema files describe. */
+export const WIRE_SCHEMAS = { 1: SessionCompletedV1, 2: SessionCompletedV2 } as const satisfies Record<EventVersion, z.ZodType>;
+
+/** One message as it was written, in its own version's shape. */
+export type SessionCompletedOnWire =
+  | Readonly<z.output<typeof SessionCompletedV1>>
+  | Readonly<z.output<typeof SessionCompletedV2>>;
+
+/**
+ * The event as every consumer sees it, whatever version was on the wire: the latest data shape,
+ * and `version` saying which version the message was written in (the API builds this too).
+ */
+export type SessionCompleted = Readonly<Omit<z.output<typeof SessionCompletedV2>, 'version'> & { version: EventVersion }>;
+
+/**
+ * The one upcaster: a message of any supported version -> the current shape. Every consumer gets
+ * it through `decodeSessionCompleted`. A new version adds a case here, and old versions are
+ * mapped forward here, never in a projection.
+ */
+export function upcastSessionCompleted(event: SessionCompletedOnWire): SessionCompleted {
+  switch (event.version) {
+    case 1:
+      // v1 carries every field of the current shape except clientVersion, which it cannot know:
+      // absent, exactly as in a v2 event whose client did not say.
+      return event;
+    case 2:
+      return event;
+    default: {
+      const unknown: never = event;
+      throw new Error(`no upcast for ${JSON.stringify(unknown)}`);
+    }
+  }
+}
 
 /** A message ready for the producer port: bytes plus the routing key and headers. */
 export interface EventMessage {
@@ -127,8 +196,13 @@ export function decodeSessionCompleted(value: Uint8Array | string | null | undef
   switch (version) {
     case 1: {
       const parsed = SessionCompletedV1.safeParse(raw);
-      if (parsed.success) return { ok: true, event: parsed.data };
+      if (parsed.success) return { ok: true, event: upcastSessionCompleted(parsed.data) };
       return { ok: false, reason: `invalid SessionCompleted v1: ${formatIssues(parsed.error)}` };
+    }
+    case 2: {
+      const parsed = SessionCompletedV2.safeParse(raw);
+      if (parsed.success) return { ok: true, event: upcastSessionCompleted(parsed.data) };
+      return { ok: false, reason: `invalid SessionCompleted v2: ${formatIssues(parsed.error)}` };
     }
     default:
       return { ok: false, reason: `unsupported SessionCompleted version ${JSON.stringify(version)}` };
