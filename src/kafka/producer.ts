@@ -7,6 +7,10 @@ import { AppError } from '../errors.ts';
 import type { EventMessage } from '../events/session-completed.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { BatchTransport } from './group-commit.ts';
+import { partitionForKey } from './partition.ts';
+
+/** How often the topic's partition count is re-read (Kafka's own clients default to 5 min). */
+const PARTITION_REFRESH_MS = 30_000;
 
 export interface KafkaTransport extends BatchTransport {
   readonly connected: () => boolean;
@@ -24,6 +28,20 @@ export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger
   });
   let isConnected = false;
   let stopping = false;
+  // Partitions are chosen here (same murmur2 as kafkajs/Java, see ./partition.ts) because it is
+  // cheaper; the count is read from the topic's metadata and refreshed like a client's would be.
+  const admin = kafka.admin();
+  let partitions = 0;
+  let refresher: ReturnType<typeof setInterval> | undefined;
+  const refreshPartitions = async () => {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      partitions = metadata.topics[0]?.partitions.length ?? 0;
+    } catch (error) {
+      // Keep the last count; 0 lets kafkajs partition by itself.
+      logger.warn({ err: (error as Error).message }, 'could not refresh the topic partition count');
+    }
+  };
   producer.on(producer.events.CONNECT, () => {
     isConnected = true;
   });
@@ -37,6 +55,10 @@ export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger
       for (let attempt = 1; !stopping; attempt++) {
         try {
           await producer.connect();
+          await admin.connect();
+          await refreshPartitions();
+          refresher ??= setInterval(() => void refreshPartitions(), PARTITION_REFRESH_MS);
+          refresher.unref?.();
           return;
         } catch (error) {
           logger.warn({ attempt, err: (error as Error).message }, 'producer connect failed; retrying');
@@ -46,7 +68,8 @@ export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger
     },
     async disconnect() {
       stopping = true;
-      await producer.disconnect();
+      if (refresher) clearInterval(refresher);
+      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
     async sendBatch(messages: readonly EventMessage[]) {
       if (!isConnected) throw new AppError('BROKER_UNAVAILABLE', 'Not connected to the event broker. Retry later.');
@@ -56,7 +79,12 @@ export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger
         topicMessages: [
           {
             topic,
-            messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers as Record<string, string> })),
+            messages: messages.map((m) => ({
+              key: m.key,
+              value: m.value,
+              headers: m.headers as Record<string, string>,
+              ...(partitions > 0 ? { partition: partitionForKey(m.key, partitions) } : {}),
+            })),
           },
         ],
       });

@@ -2,6 +2,7 @@
  * The write path against the real broker: what a 202 promises is on the topic, exactly.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { partitionForKey } from '../../../src/kafka/partition.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
 import { type ApiHandle, startApi } from '../../../src/server.ts';
 import { readTopic, testConfig, topicFactory } from '../../support/kafka.ts';
@@ -50,6 +51,8 @@ describe('POST /sessions/:sessionId/complete against a real broker', () => {
     const message = messages.find((m) => m.headers['event-id'] === eventId);
     expect(message).toBeDefined();
     expect(message?.key).toBe('user-exact');
+    // The partition Kafka's Java client (and kafkajs's default partitioner) picks for that key.
+    expect(message?.partition).toBe(partitionForKey('user-exact', 3));
     expect(message?.headers).toEqual({
       'event-type': 'SessionCompleted',
       'event-version': '1',
