@@ -243,6 +243,10 @@ async function main() {
       const rows = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions')).rows[0]?.n ?? 0;
       const exact = await statsExact(pool);
       const perSec = N / seconds;
+      // How much of the replay the sink spent writing: near 1 means Postgres is the bottleneck.
+      const writeSeconds = (await registry.getSingleMetric('consumer_write_duration_seconds')!.get()).values.find(
+        (v) => (v as { metricName?: string }).metricName === 'consumer_write_duration_seconds_sum',
+      )?.value ?? 0;
       Object.assign(result, {
         produceSeconds: round(produceSeconds),
         replaySeconds: round(seconds),
@@ -251,6 +255,7 @@ async function main() {
         sessionsRows: rows,
         statsExact: exact,
         replayVsNaiveRatio: round(perSec / (result.naivePerEventPerSec as number)),
+        replaySinkBusyShare: round(writeSeconds / seconds),
       });
       log(`replay: ${N} events in ${seconds.toFixed(2)} s (${perSec.toFixed(0)}/s), ${rows} sessions, stats exact: ${exact}`);
     });

@@ -59,18 +59,15 @@ export function createPgSessionStore(pool: Pool): SessionStore {
         await client.query(CREATE_TEMP_TABLES);
         prepared.add(client);
       }
-      await client.query('BEGIN');
-      await client.query(LOCK_WRITER);
+      // Three round trips per batch (the event loop may be busy decoding, so each one costs):
+      // BEGIN + lock, the COPY, then upsert + recompute + commit as one simple-protocol string.
+      // If a statement of that string fails, the rest do not run and the catch rolls back.
+      await client.query(`BEGIN; ${LOCK_WRITER}`);
       await pipeline(Readable.from(csvChunks(rows)), client.query(copyFrom(COPY_STAGING)));
-      const upsert = await client.query<{ sessions_written: number; users_recomputed: number; users_incremented: number }>(
-        UPSERT_SESSIONS,
-      );
-      const counts = upsert.rows[0] ?? { sessions_written: 0, users_recomputed: 0, users_incremented: 0 };
-      if (counts.users_recomputed > 0) {
-        await client.query(RECOMPUTE_USER_STATS);
-        await client.query(DELETE_EMPTY_USER_STATS);
-      }
-      await client.query('COMMIT');
+      const results = (await client.query(
+        `${UPSERT_SESSIONS}; ${RECOMPUTE_USER_STATS}; ${DELETE_EMPTY_USER_STATS}; COMMIT`,
+      )) as unknown as Array<{ rows: Array<{ sessions_written: number; users_recomputed: number; users_incremented: number }> }>;
+      const counts = results[0]?.rows[0] ?? { sessions_written: 0, users_recomputed: 0, users_incremented: 0 };
       return {
         rows: rows.length,
         sessionsWritten: counts.sessions_written,

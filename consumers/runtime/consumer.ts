@@ -38,6 +38,9 @@ type Buffered =
     };
 
 const DEFAULT_CAUGHT_UP_TIMEOUT_MS = 60_000;
+/** Decoding costs ~10 us a message: yield every ~5 ms so the sink's I/O is not starved. */
+const YIELD_EVERY_MESSAGES = 500;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export function createConsumer(options: ConsumerOptions): RunningConsumer {
   const { kafka, topic, dlqTopic, groupId, sink, batchMaxEvents, batchMaxWaitMs, retryMaxBackoffMs } = options;
@@ -54,8 +57,11 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
     // The run loop has its own timer for batchMaxWaitMs; a short fetch wait keeps stop() prompt.
     maxWaitTimeInMs: Math.min(500, Math.max(10, batchMaxWaitMs)),
-    maxBytesPerPartition: 4 * 1024 * 1024,
-    maxBytes: 32 * 1024 * 1024,
+    // Small fetches: kafkajs parses a whole fetch response synchronously, and decoding a big one
+    // blocked the event loop for hundreds of ms while the sink's database replies waited.
+    // Measured on 300k events: 256 KiB per partition consumed faster than 4 MiB, even without a sink.
+    maxBytesPerPartition: 256 * 1024,
+    maxBytes: 4 * 1024 * 1024,
   });
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
   const admin: Admin = kafka.admin();
@@ -90,7 +96,13 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     highWatermarks.set(partition, batch.highWatermark);
     setLag(partition, BigInt(batch.firstOffset() ?? batch.highWatermark));
     const arrivedAt = performance.now();
+    let sinceYield = 0;
     for (const message of batch.messages) {
+      if (++sinceYield >= YIELD_EVERY_MESSAGES) {
+        // Let I/O callbacks (the sink's database replies) run between slices of decoding.
+        sinceYield = 0;
+        await yieldToEventLoop();
+      }
       if (!book.accept(partition, message.offset)) continue; // re-fetched after a rejoin: already buffered
       const step = decodeMessage(message.value);
       buffer.push(
