@@ -16,3 +16,19 @@ export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: (
   const half = exponential / 2;
   return Math.round(half + random() * half);
 }
+
+export type RetryDecision = { readonly kind: 'give_up' } | { readonly kind: 'wait'; readonly ms: number };
+
+/**
+ * After the `failures`-th failure of a step: wait and try again, or give up when that attempt
+ * was already the last chance (made after stop() was called). Never gives up otherwise.
+ */
+export function decideRetry(
+  failures: number,
+  wasLastChance: boolean,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): RetryDecision {
+  if (wasLastChance) return { kind: 'give_up' };
+  return { kind: 'wait', ms: backoffDelayMs(failures, policy, random) };
+}

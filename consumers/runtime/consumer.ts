@@ -16,13 +16,13 @@
 import type { Admin, Batch, Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { AppError, describeError } from '../../src/errors.ts';
 import type { SessionCompleted } from '../../src/events/session-completed.ts';
-import { backoffDelayMs } from './backoff.ts';
+import { decideRetry } from './backoff.ts';
 import { bufferLimit, decideFlush } from './batching.ts';
 import { toDeadLetter } from './dead-letter.ts';
 import { decodeMessage } from './decode.ts';
 import { consumerMetrics } from './metrics.ts';
 import { OffsetBook, isCaughtUp, nextOffsets, partitionLag, type WatermarkRange } from './offsets.ts';
-import type { DeadLetter } from './results.ts';
+import { attempt, type DeadLetter } from './results.ts';
 import { Signal } from './signal.ts';
 import type { ConsumerOptions, RunningConsumer } from './types.ts';
 
@@ -120,24 +120,22 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     }
   }
 
-  /** Retries `attempt` with backoff until it succeeds; false if stop() gave up on it. */
-  async function withRetry(step: string, attempt: () => Promise<void>): Promise<boolean> {
+  /** Retries `work` with backoff until it succeeds; false if stop() gave up on it. */
+  async function withRetry(step: string, work: () => Promise<void>): Promise<boolean> {
     for (let failures = 0; ; ) {
       const lastChance = stopping;
-      try {
-        await attempt();
-        return true;
-      } catch (error) {
-        failures += 1;
-        if (lastChance) {
-          log.warn({ step, failures, error: describeError(error) }, 'giving up at shutdown; the batch is left uncommitted and will be redelivered');
-          return false;
-        }
-        const delay = backoffDelayMs(failures, backoff);
-        metrics.writeRetries.inc({ consumer: label, step });
-        log.warn({ step, failures, retryInMs: delay, error: describeError(error) }, 'step failed; retrying with backoff');
-        await interrupt.wait(delay);
+      const result = await attempt(work);
+      if (result.kind === 'ok') return true;
+      failures += 1;
+      const decision = decideRetry(failures, lastChance, backoff);
+      const error = describeError(result.error);
+      if (decision.kind === 'give_up') {
+        log.warn({ step, failures, error }, 'giving up at shutdown; the batch is left uncommitted and will be redelivered');
+        return false;
       }
+      metrics.writeRetries.inc({ consumer: label, step });
+      log.warn({ step, failures, retryInMs: decision.ms, error }, 'step failed; retrying with backoff');
+      await interrupt.wait(decision.ms);
     }
   }
 

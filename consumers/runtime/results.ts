@@ -22,3 +22,13 @@ export type StepResult<T> = Ok<T> | Retry | DeadLetter;
 export const ok = <T>(value: T): Ok<T> => ({ kind: 'ok', value });
 export const retry = (error: unknown): Retry => ({ kind: 'retry', error });
 export const dlq = (reason: string, reasonKind: DeadLetterKind): DeadLetter => ({ kind: 'dlq', reason, reasonKind });
+
+/** Runs one I/O step. A throw becomes `retry` (the sink contract: throw = try the batch again). */
+export async function attempt(work: () => Promise<void>): Promise<Ok<void> | Retry> {
+  try {
+    await work();
+    return ok(undefined);
+  } catch (error) {
+    return retry(error);
+  }
+}

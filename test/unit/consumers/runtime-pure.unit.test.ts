@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { backoffDelayMs } from '../../../consumers/runtime/backoff.ts';
+import { backoffDelayMs, decideRetry } from '../../../consumers/runtime/backoff.ts';
+import { attempt } from '../../../consumers/runtime/results.ts';
 import { bufferLimit, decideFlush } from '../../../consumers/runtime/batching.ts';
 import { DLQ_HEADERS, toDeadLetter } from '../../../consumers/runtime/dead-letter.ts';
 import { classifyDecodeFailure, decodeMessage } from '../../../consumers/runtime/decode.ts';
@@ -68,6 +69,22 @@ describe('backoffDelayMs', () => {
   });
   test('treats attempts below 1 as the first retry', () => {
     expect(backoffDelayMs(0, policy, () => 0)).toBe(50);
+  });
+});
+
+describe('retry decisions', () => {
+  const policy = { baseMs: 100, maxMs: 5_000 };
+  test('a failure waits with backoff, however many there were', () => {
+    expect(decideRetry(1, false, policy, () => 0)).toEqual({ kind: 'wait', ms: 50 });
+    expect(decideRetry(1_000, false, policy, () => 0)).toEqual({ kind: 'wait', ms: 2_500 });
+  });
+  test('only a failure of the last-chance attempt (made during stop) gives up', () => {
+    expect(decideRetry(1, true, policy)).toEqual({ kind: 'give_up' });
+  });
+  test('attempt turns a throw into retry with the error, and success into ok', async () => {
+    const boom = new Error('db down');
+    expect(await attempt(async () => {})).toEqual({ kind: 'ok', value: undefined });
+    expect(await attempt(async () => { throw boom; })).toEqual({ kind: 'retry', error: boom });
   });
 });
 
