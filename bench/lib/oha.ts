@@ -30,6 +30,14 @@ export interface LoadSpec {
   readonly durationS: number;
   /** Fixed request rate (open-loop pacing); omitted = as fast as possible. */
   readonly qps?: number;
+  /** With qps: measure latency from each request's scheduled time (no coordinated omission). */
+  readonly latencyCorrection?: boolean;
+  /** A file of request bodies, one per line; oha picks a random line per request (-Z). */
+  readonly bodyLinesFile?: string;
+  /** Per-request timeout in seconds (a timed-out request counts as a transport error). */
+  readonly timeoutS?: number;
+  /** Called with oha's pid once it runs (to watch its CPU). */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 export interface LoadResult {
@@ -44,10 +52,16 @@ export interface LoadResult {
   /** Transport errors (connection refused/reset...), not counting requests cut by the end of the run. */
   readonly errors: Readonly<Record<string, number>>;
   readonly non2xx: number;
+  /** Wall time oha reports for the run, seconds. */
+  readonly totalSeconds: number;
+  /** 2xx answers per second of the run. */
+  readonly okRps: number;
+  /** Requests cut by the end of the run (not errors: the deadline aborts what is in flight). */
+  readonly abortedAtDeadline: number;
 }
 
 interface OhaJson {
-  summary: { requestsPerSec: number; slowest: number };
+  summary: { requestsPerSec: number; slowest: number; total: number };
   latencyPercentiles: Record<string, number | null>;
   statusCodeDistribution: Record<string, number>;
   errorDistribution: Record<string, number>;
@@ -58,12 +72,16 @@ const ms = (s: number | null | undefined) => Math.round((s ?? Number.NaN) * 1e5)
 export async function runOha(oha: string, spec: LoadSpec): Promise<LoadResult> {
   const args = [oha, '--no-tui', '--output-format', 'json', '-z', `${spec.durationS}s`, '-c', String(spec.connections)];
   if (spec.qps !== undefined) args.push('-q', String(spec.qps));
+  if (spec.qps !== undefined && spec.latencyCorrection) args.push('--latency-correction');
+  if (spec.timeoutS !== undefined) args.push('-t', `${spec.timeoutS}s`);
   if (spec.method) args.push('-m', spec.method);
   for (const [k, v] of Object.entries(spec.headers ?? {})) args.push('-H', `${k}: ${v}`);
   if (spec.body !== undefined) args.push('-d', spec.body);
+  if (spec.bodyLinesFile !== undefined) args.push('-Z', spec.bodyLinesFile);
   if (spec.urlRegex) args.push('--rand-regex-url');
   args.push(spec.url);
   const proc = Bun.spawn(args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  spec.onSpawn?.(proc.pid);
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   if (code !== 0) throw new Error(`oha exited ${code}: ${err.slice(-2000)}`);
   const j = JSON.parse(out) as OhaJson;
@@ -71,6 +89,13 @@ export async function runOha(oha: string, spec: LoadSpec): Promise<LoadResult> {
   const errors = Object.fromEntries(
     Object.entries(j.errorDistribution ?? {}).filter(([k]) => !k.includes('aborted due to deadline')),
   );
+  const abortedAtDeadline = Object.entries(j.errorDistribution ?? {})
+    .filter(([k]) => k.includes('aborted due to deadline'))
+    .reduce((a, [, n]) => a + n, 0);
+  const ok = Object.entries(statuses)
+    .filter(([st]) => st.startsWith('2'))
+    .reduce((a, [, n]) => a + n, 0);
+  const totalSeconds = j.summary.total;
   const requests = Object.values(statuses).reduce((a, b) => a + b, 0);
   const non2xx = Object.entries(statuses)
     .filter(([s]) => !s.startsWith('2'))
@@ -86,5 +111,8 @@ export async function runOha(oha: string, spec: LoadSpec): Promise<LoadResult> {
     statuses,
     errors,
     non2xx,
+    totalSeconds,
+    okRps: totalSeconds > 0 ? Math.round(ok / totalSeconds) : 0,
+    abortedAtDeadline,
   };
 }

@@ -1,10 +1,24 @@
-/** CPU seconds and peak RSS of a process, read from /proc (Linux). */
-import { readFileSync } from 'node:fs';
+/**
+ * CPU seconds and memory of processes, read from /proc (Linux), for the benchmark's resource
+ * figures. A watched group is a process and, optionally, all its descendants (Postgres is a
+ * postmaster plus one backend per connection, some of which come and go during a run).
+ *
+ * CPU of a group = sum over its live members of utime + stime + cutime + cstime: a member that
+ * exits and is reaped moves its time into its parent's cutime/cstime, so nothing is lost or
+ * counted twice. Memory: VmRSS summed over members (shared pages, such as Postgres' shared
+ * buffers, count once per process that touched them), and PSS summed (shared pages split among
+ * their sharers), the fair figure for a group.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import type { ResourceFigures } from './results.ts';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux x86_64
 
 export interface ProcSample {
   readonly cpuSeconds: number;
+  /** The process's own CPU plus that of its reaped children. */
+  readonly cpuWithChildrenSeconds: number;
+  readonly ppid: number;
   readonly rssBytes: number;
   readonly peakRssBytes: number;
 }
@@ -14,50 +28,168 @@ export function sampleProc(pid: number): ProcSample | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start past the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ppid = Number(fields[1]);
     const utime = Number(fields[11]);
     const stime = Number(fields[12]);
+    const cutime = Number(fields[13]);
+    const cstime = Number(fields[14]);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-    return { cpuSeconds: (utime + stime) / TICKS_PER_SECOND, rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
+    return {
+      cpuSeconds: (utime + stime) / TICKS_PER_SECOND,
+      cpuWithChildrenSeconds: (utime + stime + cutime + cstime) / TICKS_PER_SECOND,
+      ppid,
+      rssBytes: kb('VmRSS'),
+      peakRssBytes: kb('VmHWM'),
+    };
   } catch {
     return undefined;
   }
 }
 
-/** Tracks named processes across a scenario: CPU seconds used and the highest RSS seen. */
-export class ResourceWatch {
-  #start = new Map<string, ProcSample>();
-  #peak = new Map<string, number>();
-  #timer: ReturnType<typeof setInterval> | undefined;
+/** Proportional set size in bytes, or undefined when unreadable (gone, or no permission). */
+export function samplePss(pid: number): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = /^Pss:\s+(\d+) kB/m.exec(text)?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
+}
 
-  constructor(private readonly pids: ReadonlyMap<string, number>) {}
+/** `root` and every live descendant of it. */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid);
+      if (list) list.push(pid);
+      else children.set(ppid, [pid]);
+    } catch {
+      // exited while we looked
+    }
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    out.push(pid);
+    for (const c of children.get(pid) ?? []) queue.push(c);
+  }
+  return out;
+}
+
+export interface WatchedGroup {
+  readonly name: string;
+  readonly pid: number;
+  /** Include every descendant (re-scanned at each sample). */
+  readonly tree?: boolean;
+  /** The process started for this run: its kernel-kept peak (VmHWM) is this run's peak too. */
+  readonly startedForRun?: boolean;
+}
+
+interface GroupState {
+  readonly group: WatchedGroup;
+  cpuStart: number | undefined;
+  cpuLast: number | undefined;
+  peakRss: number;
+  peakPss: number | undefined;
+  processes: number;
+}
+
+/** Tracks groups of processes across one measured run: CPU used and the highest memory seen. */
+export class ResourceMonitor {
+  readonly #groups = new Map<string, GroupState>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #ticks = 0;
+
+  constructor(groups: readonly WatchedGroup[] = [], private readonly intervalMs = 250) {
+    for (const g of groups) this.add(g);
+  }
+
+  /** Adds a group (may be called after start, e.g. for the load tool's process). */
+  add(group: WatchedGroup): void {
+    const state: GroupState = { group, cpuStart: undefined, cpuLast: undefined, peakRss: 0, peakPss: undefined, processes: 0 };
+    this.#groups.set(group.name, state);
+    if (this.#timer) this.#sample(state, true);
+  }
 
   start(): void {
-    for (const [name, pid] of this.pids) {
-      const s = sampleProc(pid);
-      if (s) this.#start.set(name, s);
-    }
+    for (const s of this.#groups.values()) this.#sample(s, true);
     this.#timer = setInterval(() => {
-      for (const [name, pid] of this.pids) {
-        const s = sampleProc(pid);
-        if (s) this.#peak.set(name, Math.max(this.#peak.get(name) ?? 0, s.rssBytes));
+      // PSS walks page tables: every 4th tick (1 s) is plenty for a peak over tens of seconds.
+      const pss = this.#ticks++ % 4 === 0;
+      for (const s of this.#groups.values()) this.#sample(s, pss);
+    }, this.intervalMs);
+  }
+
+  stop(): Record<string, ResourceFigures> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    const out: Record<string, ResourceFigures> = {};
+    for (const [name, s] of this.#groups) {
+      this.#sample(s, true);
+      if (s.cpuStart === undefined || s.cpuLast === undefined) continue;
+      let peakRss = s.peakRss;
+      if (s.group.startedForRun && !s.group.tree) peakRss = Math.max(peakRss, sampleProc(s.group.pid)?.peakRssBytes ?? 0);
+      out[name] = {
+        cpuSeconds: Math.round((s.cpuLast - s.cpuStart) * 100) / 100,
+        peakRssMb: Math.round(peakRss / 1024 / 102.4) / 10,
+        peakPssMb: s.peakPss === undefined ? null : Math.round(s.peakPss / 1024 / 102.4) / 10,
+        processes: s.processes,
+      };
+    }
+    return out;
+  }
+
+  #sample(s: GroupState, withPss: boolean): void {
+    const pids = s.group.tree ? processTree(s.group.pid) : [s.group.pid];
+    let cpu = 0;
+    let rss = 0;
+    let pss = 0;
+    let pssOk = withPss;
+    let alive = 0;
+    for (const pid of pids) {
+      const p = sampleProc(pid);
+      if (!p) continue;
+      alive++;
+      cpu += p.cpuWithChildrenSeconds;
+      rss += p.rssBytes;
+      if (withPss) {
+        const x = samplePss(pid);
+        if (x === undefined) pssOk = false;
+        else pss += x;
       }
-    }, 250);
+    }
+    if (alive === 0) return; // gone: keep the last figures
+    s.cpuStart ??= cpu;
+    s.cpuLast = cpu;
+    s.peakRss = Math.max(s.peakRss, rss);
+    if (pssOk) s.peakPss = Math.max(s.peakPss ?? 0, pss);
+    s.processes = Math.max(s.processes, alive);
+  }
+}
+
+/** The older interface (one process per name, CPU and peak RSS), kept for existing callers. */
+export class ResourceWatch {
+  readonly #monitor: ResourceMonitor;
+
+  constructor(pids: ReadonlyMap<string, number>) {
+    this.#monitor = new ResourceMonitor([...pids].map(([name, pid]) => ({ name, pid })));
+  }
+
+  start(): void {
+    this.#monitor.start();
   }
 
   stop(): Record<string, { cpuSeconds: number; peakRssMb: number }> {
-    if (this.#timer) clearInterval(this.#timer);
     const out: Record<string, { cpuSeconds: number; peakRssMb: number }> = {};
-    for (const [name, pid] of this.pids) {
-      const end = sampleProc(pid);
-      const begin = this.#start.get(name);
-      if (!end || !begin) continue;
-      const peak = Math.max(this.#peak.get(name) ?? 0, end.rssBytes);
-      out[name] = {
-        cpuSeconds: Math.round((end.cpuSeconds - begin.cpuSeconds) * 100) / 100,
-        peakRssMb: Math.round(peak / 1024 / 102.4) / 10,
-      };
-    }
+    for (const [k, v] of Object.entries(this.#monitor.stop())) out[k] = { cpuSeconds: v.cpuSeconds, peakRssMb: v.peakRssMb };
     return out;
   }
 }

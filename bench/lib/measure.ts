@@ -1,0 +1,158 @@
+/**
+ * One measured run of one system: warm it up, watch its processes and the stack, put the load
+ * on, and turn what the load tool saw into the result's figures.
+ */
+import { loadavg } from 'node:os';
+import type { BenchContext } from './context.ts';
+import { type AnswerAnalysis, type RealisticPlan, analyzeAnswers } from './exactness.ts';
+import { runLoadgen, type Sent } from './loadgen.ts';
+import { type LoadSpec, runOha } from './oha.ts';
+import { ResourceMonitor } from './proc.ts';
+import type { LoadAvg, LoadFigures, SystemRun } from './results.ts';
+import { summarizeLatencies } from './stats.ts';
+import type { RunningSystem } from './systems.ts';
+import type { Traffic } from './traffic.ts';
+
+const loadAvgNow = (): LoadAvg => {
+  const [a = 0, b = 0, c = 0] = loadavg();
+  return [Math.round(a * 100) / 100, Math.round(b * 100) / 100, Math.round(c * 100) / 100];
+};
+
+export interface OhaRunSpec {
+  readonly connections: number;
+  readonly durationS: number;
+  /** Paced rate; omitted = closed loop (as fast as possible). */
+  readonly qps?: number;
+}
+
+export interface Hooks {
+  /** Right before the measured load starts. */
+  readonly onLoadStart?: () => void;
+  /** Right after it ends, before the resource watch stops (e.g. waiting for consumers to drain). */
+  readonly afterLoad?: () => Promise<void>;
+}
+
+/** The oha request of every system: the write route, a fresh session id per request, random bodies. */
+export function ohaRequest(ctx: BenchContext, url: string): Omit<LoadSpec, 'connections' | 'durationS'> {
+  return {
+    url: `${url}/sessions/bench-[a-z0-9]{16}/complete`,
+    urlRegex: true,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.apiKey}` },
+    bodyLinesFile: ctx.bodiesFile,
+    timeoutS: 30,
+  };
+}
+
+export async function measureOha(ctx: BenchContext, running: RunningSystem, spec: OhaRunSpec, hooks: Hooks = {}): Promise<SystemRun> {
+  const request = ohaRequest(ctx, running.url);
+  const paced = spec.qps !== undefined;
+  // Warm-up (JIT, connection pools, producer metadata): same shape, not measured.
+  await runOha(ctx.oha, { ...request, connections: spec.connections, durationS: ctx.durations.warmupS, ...(paced ? { qps: spec.qps } : {}) });
+  const before = loadAvgNow();
+  const startedAt = new Date().toISOString();
+  const monitor = new ResourceMonitor(running.groups);
+  monitor.start();
+  hooks.onLoadStart?.();
+  const r = await runOha(ctx.oha, {
+    ...request,
+    connections: spec.connections,
+    durationS: spec.durationS,
+    ...(paced ? { qps: spec.qps, latencyCorrection: true } : {}),
+    onSpawn: (pid) => monitor.add({ name: 'load-tool', pid }),
+  });
+  await hooks.afterLoad?.();
+  const resources = monitor.stop();
+  const transport = Object.values(r.errors).reduce((a, b) => a + b, 0);
+  const load: LoadFigures = {
+    tool: 'oha',
+    connections: spec.connections,
+    targetRps: spec.qps ?? null,
+    durationS: spec.durationS,
+    requests: r.requests,
+    okRequests: r.requests - r.non2xx,
+    rps: r.rps,
+    okRps: r.okRps,
+    p50Ms: r.p50Ms,
+    p90Ms: r.p90Ms,
+    p99Ms: r.p99Ms,
+    p999Ms: r.p999Ms,
+    maxMs: r.maxMs,
+    latencyCorrected: paced,
+    statuses: r.statuses,
+    transportErrors: r.errors,
+    // Every oha request is valid: any non-2xx answer or transport error is a refusal.
+    validNon2xx: r.non2xx + transport,
+  };
+  ctx.log(
+    `${running.system.padEnd(12)} c=${spec.connections}${paced ? ` q=${spec.qps}` : ' max'} ${spec.durationS}s: ok ${r.okRps} req/s, ` +
+      `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, p99.9 ${r.p999Ms} ms, non-2xx ${r.non2xx}, transport errors ${transport}`,
+  );
+  return { system: running.system, startedAt, load, resources, loadAvg: { before, after: loadAvgNow() } };
+}
+
+export interface LoadgenRunSpec {
+  readonly ratePerSec: number;
+  readonly concurrency: number;
+  readonly durationS: number;
+}
+
+export async function measureLoadgen(
+  ctx: BenchContext,
+  running: RunningSystem,
+  spec: LoadgenRunSpec,
+  traffic: Traffic,
+  hooks: Hooks = {},
+): Promise<{ run: SystemRun; sent: ReadonlyArray<Sent<RealisticPlan>>; analysis: AnswerAnalysis }> {
+  const before = loadAvgNow();
+  const startedAt = new Date().toISOString();
+  // The load generator runs inside this (the bench) process: its group is this process.
+  const monitor = new ResourceMonitor([...running.groups, { name: 'load-tool', pid: process.pid }]);
+  monitor.start();
+  hooks.onLoadStart?.();
+  const auth = { authorization: `Bearer ${ctx.apiKey}` };
+  const result = await runLoadgen({
+    baseUrl: running.url,
+    concurrency: spec.concurrency,
+    ratePerSec: spec.ratePerSec,
+    durationMs: spec.durationS * 1000,
+    warmupMs: ctx.durations.warmupS * 1000,
+    requestTimeoutMs: 10_000,
+    next: () => {
+      const p = traffic.next();
+      return { ...p, headers: { ...p.headers, ...auth } };
+    },
+  });
+  await hooks.afterLoad?.();
+  const resources = monitor.stop();
+  // Ids of warm-up answers count for the read model; latency and rates are over the measured part.
+  const analysis = analyzeAnswers(result.sent, running.system !== 'bare');
+  const measured = result.sent.filter((s) => !s.warmup);
+  const measuredAnalysis = analyzeAnswers(measured, running.system !== 'bare');
+  const lat = summarizeLatencies(measured.map((s) => s.latencyMs));
+  const seconds = Math.max(result.measuredSeconds, spec.durationS);
+  const load: LoadFigures = {
+    tool: 'loadgen',
+    connections: spec.concurrency,
+    targetRps: spec.ratePerSec,
+    durationS: spec.durationS,
+    requests: measured.filter((s) => s.status !== 0).length,
+    okRequests: measuredAnalysis.correct,
+    rps: Math.round(measured.length / seconds),
+    okRps: Math.round(measuredAnalysis.correct / seconds),
+    p50Ms: lat.p50Ms,
+    p90Ms: lat.p90Ms,
+    p99Ms: lat.p99Ms,
+    p999Ms: lat.p999Ms,
+    maxMs: lat.maxMs,
+    latencyCorrected: true,
+    statuses: measuredAnalysis.statuses,
+    transportErrors: measuredAnalysis.transportErrors,
+    validNon2xx: analysis.validNon2xx,
+  };
+  ctx.log(
+    `${running.system.padEnd(12)} loadgen ${spec.ratePerSec}/s x${spec.concurrency} ${spec.durationS}s: correct ${load.okRps} req/s, ` +
+      `p50 ${lat.p50Ms} ms, p99 ${lat.p99Ms} ms, valid refused ${analysis.validNon2xx}, missed slots ${result.missedSlots}, statuses ${JSON.stringify(measuredAnalysis.statuses)}`,
+  );
+  return { run: { system: running.system, startedAt, load, resources, loadAvg: { before, after: loadAvgNow() } }, sent: result.sent, analysis };
+}

@@ -1,0 +1,169 @@
+/**
+ * What the benchmark reads back from the stores and the broker after a scenario: freshness
+ * percentiles, a snapshot of the read models for the exactness check, consumer lag from Kafka,
+ * and the consumers' own freshness histograms.
+ */
+import type { Admin } from 'kafkajs';
+import type pg from 'pg';
+import { createKafkaConsumerLagProbe } from '../../src/analytics/consumer-lag.ts';
+import type { ClickHouseClient } from '../../src/analytics/clickhouse.ts';
+import type { ReadModelSnapshot } from './exactness.ts';
+import type { LagDrainResult, StoreFreshness } from './results.ts';
+import { histogramQuantileUpperBound, parsePrometheusHistogram } from './stats.ts';
+
+const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+const safe = (name: string) => {
+  if (!SCHEMA.test(name)) throw new Error(`not a plain schema/database name: ${name}`);
+  return name;
+};
+const r1 = (x: unknown) => (x === null || x === undefined ? null : Math.round(Number(x) * 10) / 10);
+
+/**
+ * Postgres freshness over the rows received since `sinceMs`: projected_at (the start of the
+ * consumer's write transaction, Postgres clock) - received_at (the API's clock when it took the
+ * request, before the broker ack). Nearest-rank percentiles (percentile_disc).
+ */
+export async function postgresFreshness(pgc: pg.ClientBase, schema: string, sinceMs: number): Promise<Omit<StoreFreshness, 'toCommitP50UpperS' | 'toCommitP99UpperS'>> {
+  const r = await pgc.query<{ n: number; p50: number | null; p99: number | null; mx: number | null }>(
+    `SELECT count(*)::int AS n,
+            percentile_disc(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
+            percentile_disc(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
+            max(ms) AS mx
+     FROM (SELECT extract(epoch FROM projected_at - received_at) * 1000 AS ms
+           FROM ${safe(schema)}.sessions WHERE received_at >= to_timestamp($1::float8 / 1000)) x`,
+    [sinceMs],
+  );
+  const row = r.rows[0];
+  return { count: row?.n ?? 0, p50Ms: r1(row?.p50), p99Ms: r1(row?.p99), maxMs: r1(row?.mx) };
+}
+
+/**
+ * ClickHouse freshness over events received since `sinceMs` (second resolution: received_at is
+ * a DateTime): api_to_analytics_lag_ms of each event's first delivery (min over its copies).
+ */
+export async function clickhouseFreshness(
+  ch: ClickHouseClient,
+  database: string,
+  sinceMs: number,
+): Promise<Omit<StoreFreshness, 'toCommitP50UpperS' | 'toCommitP99UpperS'> & { deliveries: number }> {
+  const since = Math.ceil(sinceMs / 1000);
+  const db = safe(database);
+  const r = await ch.query({
+    query: `SELECT count() AS n, quantilesExact(0.5, 0.99)(lag) AS q, max(lag) AS mx, sum(copies) AS deliveries
+            FROM (SELECT event_id, min(api_to_analytics_lag_ms) AS lag, count() AS copies
+                  FROM ${db}.session_events WHERE received_at >= toDateTime(${since}) GROUP BY event_id)`,
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  const [row] = await r.json<{ n: number; q: number[]; mx: number; deliveries: number }>();
+  const n = Number(row?.n ?? 0);
+  return {
+    count: n,
+    p50Ms: n > 0 ? r1(row?.q[0]) : null,
+    p99Ms: n > 0 ? r1(row?.q[1]) : null,
+    maxMs: n > 0 ? r1(row?.mx) : null,
+    deliveries: Number(row?.deliveries ?? 0),
+  };
+}
+
+export async function readModelSnapshot(pgc: pg.ClientBase, ch: ClickHouseClient, store: string): Promise<ReadModelSnapshot> {
+  const s = safe(store);
+  const ids = await pgc.query<{ id: string }>(`SELECT event_id::text AS id FROM ${s}.sessions`);
+  const stats = await pgc.query<{ user_id: string; n: string }>(`SELECT user_id, sessions_completed::text AS n FROM ${s}.user_stats`);
+  const chIds = await ch.query({ query: `SELECT DISTINCT toString(event_id) AS id FROM ${s}.session_events`, format: 'JSONEachRow' });
+  const chCount = await ch.query({ query: `SELECT count() AS n FROM ${s}.session_events`, format: 'JSONEachRow' });
+  return {
+    postgresEventIds: new Set(ids.rows.map((r) => r.id)),
+    postgresUserStats: new Map(stats.rows.map((r) => [r.user_id, Number(r.n)])),
+    clickhouseEventIds: new Set((await chIds.json<{ id: string }>()).map((r) => r.id)),
+    clickhouseDeliveries: Number((await chCount.json<{ n: string }>())[0]?.n ?? 0),
+  };
+}
+
+/** receivedAt -> offset commit, from a consumer's /metrics (bucket upper bounds, seconds). */
+export async function consumerFreshnessHistogram(metricsUrl: string): Promise<{ p50: number | null; p99: number | null }> {
+  try {
+    const text = await (await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+    const buckets = parsePrometheusHistogram(text, 'consumer_freshness_seconds');
+    return { p50: histogramQuantileUpperBound(buckets, 0.5), p99: histogramQuantileUpperBound(buckets, 0.99) };
+  } catch {
+    return { p50: null, p99: null };
+  }
+}
+
+/**
+ * Samples both groups' lag (committed offset vs high watermark, from Kafka) about once a second
+ * while the load runs, then, once `loadEnded()` is called, every 100 ms until both are zero or
+ * the deadline passes.
+ */
+export class LagTracker {
+  readonly #probe: () => Promise<ReadonlyArray<{ groupId: string; lag: number }>>;
+  readonly #samples: Array<{ tMs: number; postgres: number; clickhouse: number }> = [];
+  #t0 = performance.now();
+  #max = { postgres: 0, clickhouse: 0 };
+  #stopped = false;
+  #loop: Promise<void> | undefined;
+
+  constructor(
+    admin: Admin,
+    topic: string,
+    private readonly groups: { postgres: string; clickhouse: string },
+  ) {
+    this.#probe = createKafkaConsumerLagProbe(admin, topic, [groups.postgres, groups.clickhouse]);
+  }
+
+  async #sample(): Promise<{ postgres: number; clickhouse: number } | undefined> {
+    try {
+      const lags = await this.#probe();
+      const of = (g: string) => lags.find((l) => l.groupId === g)?.lag ?? 0;
+      const s = { tMs: Math.round(performance.now() - this.#t0), postgres: of(this.groups.postgres), clickhouse: of(this.groups.clickhouse) };
+      this.#samples.push(s);
+      return s;
+    } catch {
+      return undefined; // a slow broker answer is not a reason to stop measuring
+    }
+  }
+
+  /** Call when the measured load starts: sample times count from here. */
+  startDuringLoad(): void {
+    this.#t0 = performance.now();
+    this.#loop = (async () => {
+      while (!this.#stopped) {
+        const s = await this.#sample();
+        if (s) this.#max = { postgres: Math.max(this.#max.postgres, s.postgres), clickhouse: Math.max(this.#max.clickhouse, s.clickhouse) };
+        await Bun.sleep(1_000);
+      }
+    })();
+  }
+
+  /** Call when the load stops: measures the time for both lags to reach zero. */
+  async drain(deadlineMs: number): Promise<Omit<LagDrainResult, 'apiSaid'>> {
+    this.#stopped = true;
+    await this.#loop;
+    const end = performance.now();
+    let pgMs: number | null = null;
+    let chMs: number | null = null;
+    let n = 0;
+    while (performance.now() - end < deadlineMs && (pgMs === null || chMs === null)) {
+      const s = await this.#sample();
+      const t = performance.now() - end;
+      if (s) {
+        let reached = false;
+        if (pgMs === null && s.postgres === 0) (pgMs = Math.round(t)), (reached = true);
+        if (chMs === null && s.clickhouse === 0) (chMs = Math.round(t)), (reached = true);
+        // Keep the chart's samples about 1 s apart (and each moment a lag reached zero);
+        // the polling itself is every 100 ms, for the timing.
+        if (n++ % 10 !== 0 && !reached) this.#samples.pop();
+      }
+      await Bun.sleep(100);
+    }
+    return {
+      postgresMs: pgMs,
+      clickhouseMs: chMs,
+      bothMs: pgMs === null || chMs === null ? null : Math.max(pgMs, chMs),
+      deadlineMs,
+      maxLagDuringLoad: this.#max,
+      samples: this.#samples,
+    };
+  }
+}
