@@ -236,9 +236,11 @@ async function main() {
         fromBeginning: true,
       });
       t = performance.now();
+      const cpu0 = process.cpuUsage();
       await consumer.start();
       await consumer.whenCaughtUp(900_000);
       const seconds = (performance.now() - t) / 1000;
+      const cpu = process.cpuUsage(cpu0);
       await consumer.stop();
       const rows = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions')).rows[0]?.n ?? 0;
       const exact = await statsExact(pool);
@@ -256,6 +258,9 @@ async function main() {
         statsExact: exact,
         replayVsNaiveRatio: round(perSec / (result.naivePerEventPerSec as number)),
         replaySinkBusyShare: round(writeSeconds / seconds),
+        // CPU of this process (fetch, decode, projection, COPY encoding) per event; Postgres and
+        // Kafka run in their own processes on the same 2 cores.
+        replayConsumerCpuUsPerEvent: round((cpu.user + cpu.system) / N, 1),
       });
       log(`replay: ${N} events in ${seconds.toFixed(2)} s (${perSec.toFixed(0)}/s), ${rows} sessions, stats exact: ${exact}`);
     });
