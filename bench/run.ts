@@ -1,0 +1,232 @@
+/**
+ * The benchmark suite (issue 6): `npm run bench` = `bun bench/run.ts`.
+ *
+ *   bun bench/run.ts [--quick] [--only=seed,max,steady,realistic,paced-25k,replay-postgres,replay-clickhouse]
+ *                    [--systems=api,bare,sync-pg,node-kafkajs] [--out=DIR] [--api-workers=N]
+ *                    [--realistic-rate=N] [--realistic-concurrency=N] [--keep] [--no-chart] [--update-docs]
+ *   bun bench/run.ts --render=bench/results/<stamp>/results.json [--update-docs]   (re-render only)
+ *
+ * Installs oha if missing, brings the native stack up if needed (stack, migrations, topics),
+ * then runs each scenario for a fixed, bounded time against loopback only, the API and each
+ * baseline as its own process, one after the other on the same machine. Writes results.json,
+ * summary.md and chart.{svg,png} to bench/results/<stamp>/ (git-ignored); --update-docs also
+ * puts the summary into docs/performance.md and the chart into docs/images/.
+ * Figures are measurements, not tests: a missed goal is reported, never failed on. The exit
+ * code is 1 only when a scenario crashed or a read model did not count exactly.
+ * docs/performance.md describes every scenario, figure and field.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { newApiKey } from '../scripts/api-key.ts';
+import { migrate } from '../scripts/migrate.ts';
+import { createClickHouseClient } from '../src/analytics/clickhouse.ts';
+import { loadConfig } from '../src/config.ts';
+import { createKafka } from '../src/kafka/client.ts';
+import { ensureConfiguredTopics } from '../src/kafka/topics.ts';
+import { silentLogger } from '../src/observability/logger.ts';
+import { consoleStackLog, startStack } from '../stack/index.ts';
+import { servicePaths } from '../stack/paths.ts';
+import { type BenchContext, FULL, QUICK } from './lib/context.ts';
+import { OHA_VERSION, ensureOha } from './lib/oha.ts';
+import { writeOutputs } from './lib/output.ts';
+import { type BenchResults, type LoadAvg, RESULTS_SCHEMA_VERSION, type ScenarioResult, type SystemId, evaluateGoals } from './lib/results.ts';
+import { REPO, killAllTargets } from './lib/targets.ts';
+import { ohaBodyLines } from './lib/traffic.ts';
+import { DEFAULT_SCENARIOS, SCENARIOS } from './scenarios/index.ts';
+
+const ALL_SYSTEMS: readonly SystemId[] = ['api', 'bare', 'sync-pg', 'node-kafkajs'];
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    systems: { type: 'string' },
+    out: { type: 'string' },
+    'api-workers': { type: 'string', default: '1' },
+    'realistic-rate': { type: 'string', default: '2000' },
+    'realistic-concurrency': { type: 'string', default: '64' },
+    keep: { type: 'boolean', default: false },
+    'no-chart': { type: 'boolean', default: false },
+    'update-docs': { type: 'boolean', default: false },
+    render: { type: 'string' },
+  },
+});
+
+const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+const fail = (message: string): never => {
+  console.error(message);
+  process.exit(2);
+};
+const positiveInt = (name: string, v: string | undefined): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) fail(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+// --render=<results.json>: re-render an earlier run's summary and chart (and docs), measure nothing.
+if (args.render) {
+  const earlier = JSON.parse(readFileSync(args.render, 'utf8')) as BenchResults;
+  if (earlier.schemaVersion !== RESULTS_SCHEMA_VERSION) fail(`${args.render}: schemaVersion ${earlier.schemaVersion}, expected ${RESULTS_SCHEMA_VERSION}`);
+  const again: BenchResults = { ...earlier, goals: evaluateGoals(earlier.scenarios) };
+  const dir = args.out ?? dirname(args.render);
+  const { summary, files } = await writeOutputs(again, dir, { chart: !args['no-chart'], updateDocs: args['update-docs'] ?? false, log });
+  console.log(summary);
+  log(`re-rendered: ${dir}/{${files.join(',')}}`);
+  process.exit(0);
+}
+
+const only = (args.only ?? DEFAULT_SCENARIOS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+for (const id of only) if (!SCENARIOS.some((s) => s.id === id)) fail(`unknown scenario ${JSON.stringify(id)}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+const systems = (args.systems ?? ALL_SYSTEMS.join(',')).split(',').map((s) => s.trim()) as SystemId[];
+for (const s of systems) if (!ALL_SYSTEMS.includes(s)) fail(`unknown system ${JSON.stringify(s)}; known: ${ALL_SYSTEMS.join(', ')}`);
+if (!systems.includes('api')) fail('--systems must include api');
+const ordered = ALL_SYSTEMS.filter((s) => systems.includes(s));
+
+const startedAt = new Date();
+const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+const outDir = args.out ?? join(REPO, 'bench', 'results', stamp);
+const logDir = join(outDir, 'logs');
+mkdirSync(logDir, { recursive: true });
+const command = `bun bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+const loadAvgNow = (): LoadAvg => loadavg().map((x) => Math.round(x * 100) / 100) as unknown as LoadAvg;
+const loadBefore = loadAvgNow();
+log(`${command}; load average ${loadBefore.join(' ')}; results in ${outDir}`);
+
+const cleanups: Array<() => Promise<void>> = [];
+let interrupted = false;
+const onSignal = (signal: string) => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  log(`${signal}: stopping every process the benchmark started`);
+  killAllTargets();
+  process.exit(130);
+};
+process.once('SIGINT', () => onSignal('SIGINT'));
+process.once('SIGTERM', () => onSignal('SIGTERM'));
+process.on('exit', killAllTargets);
+
+// ---- the stack, migrations, topics and the load tool
+const config = loadConfig(process.env);
+await startStack(config, consoleStackLog('[stack]'));
+await migrate(config, consoleStackLog('[migrate]'));
+await ensureConfiguredTopics(config, silentLogger());
+const oha = await ensureOha(log);
+
+const admin = createKafka(config, silentLogger(), '-bench').admin();
+await admin.connect();
+const pgAdmin = new pg.Client({ connectionString: config.DATABASE_URL, application_name: 'bench-admin' });
+await pgAdmin.connect();
+const ch = createClickHouseClient(config, { application: 'session-pipeline.bench' });
+
+const pidOf = (name: 'kafka' | 'postgres' | 'clickhouse'): number | undefined => {
+  try {
+    const pid = Number(readFileSync(servicePaths(config, name).pidFile, 'utf8').trim().split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 && existsSync(`/proc/${pid}`) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const runTag = `${startedAt.getTime().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+const { key: apiKey, entry: apiKeysEntry } = newApiKey('bench', ['ingest', 'read'], 1_000_000);
+const bodiesFile = join(outDir, 'bodies.ndjson');
+writeFileSync(bodiesFile, `${ohaBodyLines(10_000, 42, Date.now()).join('\n')}\n`);
+
+const ctx: BenchContext = {
+  config,
+  quick: args.quick ?? false,
+  durations: args.quick ? QUICK : FULL,
+  oha,
+  outDir,
+  logDir,
+  runTag,
+  admin,
+  pgAdmin,
+  ch,
+  stackPids: { kafka: pidOf('kafka'), postgres: pidOf('postgres'), clickhouse: pidOf('clickhouse') },
+  apiKey,
+  apiKeysEntry,
+  apiWorkers: positiveInt('api-workers', args['api-workers']),
+  systems: ordered,
+  bodiesFile,
+  realisticRate: positiveInt('realistic-rate', args['realistic-rate']),
+  realisticConcurrency: positiveInt('realistic-concurrency', args['realistic-concurrency']),
+  keep: args.keep ?? false,
+  log,
+  onCleanup: (fn) => void cleanups.push(fn),
+};
+
+// ---- scenarios, one after the other
+const scenarios: ScenarioResult[] = [];
+let crashed = false;
+for (const scenario of SCENARIOS.filter((s) => only.includes(s.id))) {
+  log(`== ${scenario.id}: ${scenario.title}`);
+  try {
+    scenarios.push(...(await scenario.run(ctx)));
+  } catch (error) {
+    crashed = true;
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    log(`!! ${scenario.id} FAILED: ${message}`);
+    killAllTargets();
+    scenarios.push({ id: scenario.id, title: scenario.title, description: '', runs: [], ratios: {}, notes: [`FAILED: ${message.split('\n')[0]}`] });
+  }
+}
+
+log('cleaning up topics, groups, schemas and databases');
+for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => log(`clean-up: ${String(e)}`));
+await admin.disconnect();
+await pgAdmin.end();
+await ch.close();
+
+// ---- results
+const nodeVersion = (() => {
+  const r = Bun.spawnSync(['/usr/bin/node', '--version'], { stdout: 'pipe' });
+  return r.exitCode === 0 ? r.stdout.toString().trim() : null;
+})();
+const osName = (() => {
+  try {
+    return /^PRETTY_NAME="?([^"\n]+)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
+})();
+const results: BenchResults = {
+  schemaVersion: RESULTS_SCHEMA_VERSION,
+  command,
+  quick: ctx.quick,
+  startedAt: startedAt.toISOString(),
+  finishedAt: new Date().toISOString(),
+  machine: {
+    cpus: cpus().length,
+    memGb: Math.round(totalmem() / 1024 ** 3),
+    os: osName,
+    kernel: release(),
+    bun: Bun.version,
+    node: nodeVersion,
+    oha: OHA_VERSION,
+  },
+  loadAvg: { before: loadBefore, after: loadAvgNow() },
+  settings: {
+    KAFKA_TOPIC_PARTITIONS: config.KAFKA_TOPIC_PARTITIONS,
+    PRODUCER_LINGER_MS: config.PRODUCER_LINGER_MS,
+    PRODUCER_MAX_BATCH_EVENTS: config.PRODUCER_MAX_BATCH_EVENTS,
+    PRODUCER_MAX_IN_FLIGHT_BATCHES: config.PRODUCER_MAX_IN_FLIGHT_BATCHES,
+    PG_BATCH_MAX_EVENTS: config.PG_BATCH_MAX_EVENTS,
+    PG_BATCH_MAX_WAIT_MS: config.PG_BATCH_MAX_WAIT_MS,
+    CH_BATCH_MAX_EVENTS: config.CH_BATCH_MAX_EVENTS,
+    CH_BATCH_MAX_WAIT_MS: config.CH_BATCH_MAX_WAIT_MS,
+    API_WORKERS: ctx.apiWorkers,
+    APP_ENV: 'production (API keys on)',
+  },
+  scenarios,
+  goals: evaluateGoals(scenarios),
+};
+
+const { summary, files } = await writeOutputs(results, outDir, { chart: !args['no-chart'], updateDocs: args['update-docs'] ?? false, log });
+console.log(summary);
+log(`results: ${relative(process.cwd(), outDir) || outDir}/{${files.join(',')}}`);
+const mismatch = scenarios.some((s) => s.exactness && !s.exactness.ok);
+process.exit(crashed || mismatch ? 1 : 0);
