@@ -102,6 +102,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
         // Let I/O callbacks (the sink's database replies) run between slices of decoding.
         sinceYield = 0;
         await yieldToEventLoop();
+        if (stopping) return; // stop() is draining: what was not buffered is simply not committed
       }
       if (!book.accept(partition, message.offset)) continue; // re-fetched after a rejoin: already buffered
       const step = decodeMessage(message.value);
