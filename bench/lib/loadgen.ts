@@ -38,7 +38,7 @@ export interface Sent<P> {
   readonly warmup: boolean;
   /** HTTP status, or 0 when the request failed in transport (refused, reset, timed out). */
   readonly status: number;
-  /** From the slot's due time to the end of the answer. */
+  /** From the slot's due time (or the send, if that came first) to the end of the answer. */
   readonly latencyMs: number;
   /** From the actual send to the end of the answer. */
   readonly serviceMs: number;
@@ -109,7 +109,9 @@ export async function runLoadgen<P extends HttpRequestPlan>(options: LoadgenOpti
         plan,
         warmup: due < measuredFrom,
         status,
-        latencyMs: end - due,
+        // Sent late (all loops were busy): from the due time. Sent early (a timer may wake a
+        // little before its time): from the actual send.
+        latencyMs: end - Math.min(due, sentAt),
         serviceMs: end - sentAt,
         ...(json === undefined ? {} : { json }),
         ...(error === undefined ? {} : { error }),
