@@ -89,7 +89,7 @@ export interface WatchedGroup {
   readonly pid: number;
   /** Include every descendant (re-scanned at each sample). */
   readonly tree?: boolean;
-  /** The process started for this run: its kernel-kept peak (VmHWM) is this run's peak too. */
+  /** The process started for this run: its kernel-kept peak (VmHWM) counts as a floor of this run's peak. */
   readonly startedForRun?: boolean;
 }
 
@@ -136,7 +136,8 @@ export class ResourceMonitor {
       this.#sample(s, true);
       if (s.cpuStart === undefined || s.cpuLast === undefined) continue;
       let peakRss = s.peakRss;
-      if (s.group.startedForRun && !s.group.tree) peakRss = Math.max(peakRss, sampleProc(s.group.pid)?.peakRssBytes ?? 0);
+      // The kernel's own high-water mark of the root catches a peak between two samples.
+      if (s.group.startedForRun) peakRss = Math.max(peakRss, sampleProc(s.group.pid)?.peakRssBytes ?? 0);
       out[name] = {
         cpuSeconds: Math.round((s.cpuLast - s.cpuStart) * 100) / 100,
         peakRssMb: Math.round(peakRss / 1024 / 102.4) / 10,
