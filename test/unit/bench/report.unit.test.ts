@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { logAxis, niceCeil, renderChartSvg } from '../../../bench/lib/chart.ts';
+import { DOCS_BEGIN, DOCS_END, replaceBetweenMarkers } from '../../../bench/lib/output.ts';
 import { renderMarkdown } from '../../../bench/lib/report.ts';
 import { results, run, scenario } from './fixtures.ts';
 
@@ -93,5 +94,13 @@ describe('chart', () => {
     expect(svg).not.toContain('NaN');
     // 5 runs: one throughput bar each, and in the latency panel a p99 and a p50 bar each.
     expect(svg.match(/<rect class="bar"/g)?.length).toBe(15);
+  });
+});
+
+describe('docs markers', () => {
+  test('the summary between the markers is replaced, the text around kept', () => {
+    const page = `# P\n\nintro\n\n${DOCS_BEGIN}\nold summary\n${DOCS_END}\n\nafter\n`;
+    expect(replaceBetweenMarkers(page, 'new summary')).toBe(`# P\n\nintro\n\n${DOCS_BEGIN}\nnew summary\n${DOCS_END}\n\nafter\n`);
+    expect(replaceBetweenMarkers('# no markers', 'x')).toBeUndefined();
   });
 });
