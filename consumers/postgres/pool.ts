@@ -14,10 +14,19 @@ export function createPgPool(config: Pick<Config, 'DATABASE_URL' | 'PG_POOL_MAX'
   if (options.searchPath !== undefined && !SCHEMA_NAME.test(options.searchPath)) {
     throw new Error(`not a plain schema name: ${options.searchPath}`);
   }
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: config.DATABASE_URL,
     max: options.max ?? config.PG_POOL_MAX,
     application_name: options.applicationName ?? 'session-pipeline',
     ...(options.searchPath === undefined ? {} : { options: `-c search_path=${options.searchPath}` }),
   });
+  // A connection that drops while checked out (pool.connect(): the batch transaction) emits
+  // 'error' on its client, and pg-pool listens only while a client is idle. Unheard, that event
+  // is an uncaught exception that kills the process (seen: a Postgres restart mid-batch took
+  // the consumer down). The query in flight fails on its own and the batch is retried, so the
+  // event needs no handling beyond being heard.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
+  return pool;
 }
