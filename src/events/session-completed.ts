@@ -39,9 +39,11 @@ export const SafeId = z
   .regex(SAFE_ID_PATTERN, 'only letters, digits and . _ : - are allowed');
 
 /** An ISO-8601 instant with a zone (Z or ±hh:mm); normalised to UTC with milliseconds. */
+/** The canonical form (what the API writes): already normalised, no Date round trip needed. */
+const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const IsoInstant = z.iso
   .datetime({ offset: true, message: 'must be an ISO-8601 date-time with a zone, e.g. 2026-01-31T12:00:00Z' })
-  .transform((s) => new Date(s).toISOString());
+  .transform((s) => (CANONICAL_INSTANT.test(s) ? s : new Date(s).toISOString()));
 
 export const OUTCOMES = ['completed', 'failed', 'abandoned'] as const;
 export const Outcome = z.enum(OUTCOMES);
