@@ -1,0 +1,321 @@
+/**
+ * The fault scenario: a private stack with the API and both consumers, steady load, each fault in
+ * turn (`rounds` times), then, once consumer lag is zero, every request checked against both
+ * stores. Returns the figures; judging them is the caller's job (the fault test asserts, the
+ * command prints).
+ */
+import { join } from 'node:path';
+import type { Config } from '../../../src/config.ts';
+import { eventIdFromIdempotencyKey } from '../../../src/sessions/service.ts';
+import { launchPrivateStack, type AppName, type PrivateStack } from '../../support/private-stack.ts';
+import { FAULTS, type FaultName, type FaultNotes, injectFault } from './faults.ts';
+import { readAttempts, startLoad } from './load.ts';
+import type { LoadSummary } from './load-worker.ts';
+import { sampleRss } from './rss.ts';
+import { lagReader, readClickHouse, readPostgres, waitForZeroLag } from './stores.ts';
+
+export interface ScenarioOptions {
+  readonly sharedConfig: Config;
+  readonly rounds: number;
+  readonly faults: readonly FaultName[];
+  /** Logical requests started per second. */
+  readonly rate: number;
+  readonly baselineMs: number;
+  /** Steady load before each fault. */
+  readonly preMs: number;
+  /** How long the damage stays. */
+  readonly downMs: number;
+  /** Steady load after each repair. */
+  readonly postMs: number;
+  readonly midBatchSearchMs: number;
+  readonly lagTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly log: (line: string) => void;
+  readonly keepDir?: boolean;
+  /** Sees the stack before it starts, so a test can register its cleanup. */
+  readonly onStack?: (stack: PrivateStack) => void;
+}
+
+export const DEFAULT_SCENARIO: Omit<ScenarioOptions, 'sharedConfig' | 'log'> = {
+  rounds: 2,
+  faults: FAULTS,
+  rate: 2_000,
+  baselineMs: 10_000,
+  preMs: 6_000,
+  downMs: 8_000,
+  postMs: 10_000,
+  midBatchSearchMs: 15_000,
+  lagTimeoutMs: 240_000,
+  requestTimeoutMs: 10_000,
+};
+
+/** Settings of the private stack's processes (documented in the report). */
+export const SCENARIO_STACK_ENV = {
+  // A killed consumer's partitions move on after this (the default 30 s would just slow the run).
+  CONSUMER_SESSION_TIMEOUT_MS: '10000',
+  // A store back up is noticed within 2 s.
+  CONSUMER_RETRY_MAX_BACKOFF_MS: '2000',
+  KAFKA_TOPIC_PARTITIONS: '6',
+  LOG_LEVEL: 'warn',
+};
+
+export interface PhaseFigures {
+  readonly phase: string;
+  readonly fault: FaultName | 'baseline';
+  readonly notes?: FaultNotes;
+  /** Logical requests started in the phase (each its own session and Idempotency-Key). */
+  readonly requests: number;
+  readonly attempts: number;
+  /** Requests that got a 202 (on some attempt). */
+  readonly acknowledged: number;
+  readonly statuses: Record<string, number>;
+  readonly fiveXX: number;
+  /** 5xx other than 503, 503 without Retry-After, no answer by the client deadline, connection errors. */
+  readonly other5xx: number;
+  readonly missingRetryAfter: number;
+  readonly clientTimeouts: number;
+  readonly connectionErrors: number;
+  readonly maxAnswerMs: number;
+  readonly postgres: { readonly found: number; readonly missing: number; readonly wrongEventId: number };
+  readonly clickhouse: {
+    readonly found: number;
+    readonly missing: number;
+    /** Acknowledged events stored more than once as raw rows (redeliveries not yet merged). */
+    readonly rawDuplicateEvents: number;
+    readonly rawExtraRows: number;
+    /** Acknowledged events with more than one row even after dedupe (FINAL). */
+    readonly duplicatesAfterDedupe: number;
+  };
+  /** Requests without a 202 whose event still reached the stores (e.g. a 503 after the ack deadline, written later). */
+  readonly storedWithout202: { readonly postgres: number; readonly clickhouse: number };
+  readonly apiRssMaxMb?: number;
+}
+
+export interface ScenarioReport {
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly options: Omit<ScenarioOptions, 'sharedConfig' | 'log' | 'onStack'>;
+  readonly stackEnv: Record<string, string>;
+  readonly load: LoadSummary;
+  readonly phases: readonly PhaseFigures[];
+  readonly lagWaitMs: number;
+  readonly postgresSessions: number;
+  readonly clickhouseEvents: number;
+  /** Rows inserted into session_events over the run (rollup count): redeliveries = this - clickhouseEvents. */
+  readonly clickhouseDeliveries: number;
+  /** Events with more than one row after FINAL whose copies differ in received_at. */
+  readonly clickhouseDuplicatesWithDifferentReceivedAt: number;
+  /** Event ids in a store that no request of this run made. */
+  readonly unknownEvents: { readonly postgres: number; readonly clickhouse: number };
+  readonly userStats: { readonly users: number; readonly mismatches: number; readonly examples: readonly unknown[] };
+  readonly rss: { readonly api: Record<string, number>; readonly consumerPostgres: Record<string, number>; readonly consumerClickhouse: Record<string, number> };
+  readonly unexpectedExits: Record<AppName, number>;
+}
+
+export async function runFaultScenario(options: ScenarioOptions): Promise<ScenarioReport> {
+  const started = Date.now();
+  const log = (m: string) => options.log(`[fault +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
+  const runId = `f${started.toString(36)}`;
+  let stack: PrivateStack | undefined;
+  try {
+    log('starting a private stack (Kafka, Postgres, ClickHouse), migrations, topics');
+    stack = await launchPrivateStack(options.sharedConfig, { env: SCENARIO_STACK_ENV, keepDir: options.keepDir }, (s) => {
+      stack = s;
+      options.onStack?.(s);
+    });
+    const s = stack;
+    log(`stack in ${s.dir}; starting the API and both consumers`);
+    await s.startApps(180_000);
+
+    let phase = 'baseline';
+    const rss = {
+      api: sampleRss(() => s.apps.api.pid(), () => phase),
+      pg: sampleRss(() => s.apps['consumer-postgres'].pid(), () => phase),
+      ch: sampleRss(() => s.apps['consumer-clickhouse'].pid(), () => phase),
+    };
+    const out = join(s.dir, 'load.ndjson');
+    const plannedMs =
+      options.baselineMs +
+      options.rounds * options.faults.length * (options.preMs + options.downMs + options.postMs + 60_000) +
+      120_000;
+    const load = startLoad({
+      url: s.apps.api.url,
+      runId,
+      rate: options.rate,
+      out,
+      requestTimeoutMs: options.requestTimeoutMs,
+      maxDurationMs: Math.min(3_600_000, plannedMs * 2),
+      maxRequests: Math.ceil((options.rate * Math.min(3_600_000, plannedMs * 2)) / 1000),
+    });
+    const setPhase = (name: string) => {
+      phase = name;
+      load.phase(name);
+    };
+    setPhase('baseline');
+    log(`load: ${options.rate} req/s to ${s.apps.api.url}; baseline ${options.baselineMs} ms`);
+    await Bun.sleep(options.baselineMs);
+
+    const notes = new Map<string, FaultNotes>();
+    const faultOf = new Map<string, FaultName>();
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const fault of options.faults) {
+        const name = `${fault}#${round}`;
+        setPhase(name);
+        faultOf.set(name, fault);
+        await Bun.sleep(options.preMs);
+        log(`${name}: injecting`);
+        const n = await injectFault(s, fault, {
+          downMs: options.downMs,
+          midBatchSearchMs: options.midBatchSearchMs,
+          // Odd rounds kill a consumer during its write, even rounds right after it (before the commit).
+          consumerKillMoment: round % 2 === 1 ? 'during-write' : 'after-write',
+        });
+        notes.set(name, n);
+        log(`${name}: repaired (down ${n.downMs} ms, repair ${n.repairMs} ms${n.midBatch ? `; ${n.midBatch}` : ''}${n.uncommittedAtKill === undefined ? '' : `; uncommitted at kill ${n.uncommittedAtKill}`})`);
+        await Bun.sleep(options.postMs);
+        await settle(s, options, log);
+        const p = load.progress();
+        if (p) log(`${name}: done; load so far ${p.started} requests, ${p.skipped} skipped, ${p.inFlight} open`);
+      }
+    }
+    setPhase('end');
+    const summary = await load.stop();
+    log(`load stopped: ${summary.started} requests, ${summary.skipped} skipped at the client's in-flight cap, ${summary.attempts} attempts`);
+    const lagWaitMs = await waitForZeroLag(s.config, options.lagTimeoutMs);
+    log(`consumer lag is zero (waited ${lagWaitMs} ms); reading both stores`);
+    for (const r of Object.values(rss)) r.stop();
+
+    const [attempts, pgState, chState] = await Promise.all([readAttempts(out), readPostgres(s.config), readClickHouse(s.config)]);
+
+    // One entry per logical request: its phase and, if any attempt got one, its 202's event id.
+    const requests = new Map<number, { phase: string; id?: string }>();
+    for (const a of attempts) {
+      const r = requests.get(a.n) ?? { phase: a.p };
+      if (a.id !== undefined) r.id = a.id;
+      requests.set(a.n, r);
+    }
+    const phaseNames = ['baseline', ...[...faultOf.keys()]];
+    const figures: PhaseFigures[] = [];
+    const knownIds = new Set<string>();
+    const knownSessions = new Set<string>();
+    for (const name of phaseNames) {
+      const inPhase = attempts.filter((a) => a.p === name);
+      const statuses: Record<string, number> = {};
+      for (const a of inPhase) statuses[String(a.s)] = (statuses[String(a.s)] ?? 0) + 1;
+      let acknowledged = 0;
+      let requestCount = 0;
+      const pg = { found: 0, missing: 0, wrongEventId: 0 };
+      const ch = { found: 0, missing: 0, rawDuplicateEvents: 0, rawExtraRows: 0, duplicatesAfterDedupe: 0 };
+      const without = { postgres: 0, clickhouse: 0 };
+      for (const [n, r] of requests) {
+        if (r.phase !== name) continue;
+        requestCount += 1;
+        const sessionId = `${runId}-${n}`;
+        const expectedId = eventIdFromIdempotencyKey(sessionId, `${runId}-k${n}`);
+        knownIds.add(expectedId);
+        knownSessions.add(sessionId);
+        const pgId = pgState.sessions.get(sessionId);
+        const chRows = chState.raw.get(expectedId) ?? 0;
+        if (r.id === undefined) {
+          if (pgId !== undefined) without.postgres += 1;
+          if (chRows > 0) without.clickhouse += 1;
+          continue;
+        }
+        acknowledged += 1;
+        if (r.id !== expectedId) pg.wrongEventId += 1; // the API broke the Idempotency-Key contract
+        if (pgId === undefined) pg.missing += 1;
+        else if (pgId !== r.id) pg.wrongEventId += 1;
+        else pg.found += 1;
+        const rows = chState.raw.get(r.id) ?? 0;
+        if (rows === 0) ch.missing += 1;
+        else {
+          ch.found += 1;
+          if (rows > 1) {
+            ch.rawDuplicateEvents += 1;
+            ch.rawExtraRows += rows - 1;
+          }
+        }
+        if (chState.finalDuplicates.has(r.id)) ch.duplicatesAfterDedupe += 1;
+      }
+      const fiveXX = inPhase.filter((a) => a.s >= 500).length;
+      const missingRetryAfter = inPhase.filter((a) => a.s === 503 && a.ra === undefined).length;
+      const clientTimeouts = inPhase.filter((a) => a.s === 0).length;
+      const connectionErrors = inPhase.filter((a) => a.s === -1).length;
+      figures.push({
+        phase: name,
+        fault: faultOf.get(name) ?? 'baseline',
+        ...(notes.has(name) ? { notes: notes.get(name) } : {}),
+        requests: requestCount,
+        attempts: inPhase.length,
+        acknowledged,
+        statuses,
+        fiveXX,
+        other5xx: inPhase.filter((a) => a.s >= 500 && a.s !== 503).length,
+        missingRetryAfter,
+        clientTimeouts,
+        connectionErrors,
+        maxAnswerMs: inPhase.reduce((m, a) => Math.max(m, a.s > 0 ? a.ms : 0), 0),
+        postgres: pg,
+        clickhouse: ch,
+        storedWithout202: without,
+        ...(rss.api.byPhase().has(name) ? { apiRssMaxMb: rss.api.byPhase().get(name)?.max } : {}),
+      });
+    }
+    const unknownPg = [...pgState.sessions.keys()].filter((sid) => !knownSessions.has(sid)).length;
+    const unknownCh = [...chState.raw.keys()].filter((id) => !knownIds.has(id)).length;
+    const maxes = (r: ReturnType<typeof sampleRss>) => Object.fromEntries([...r.byPhase()].map(([k, v]) => [k, v.max]));
+    const { sharedConfig: _c, log: _l, onStack: _o, ...shown } = options;
+    return {
+      startedAt: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      options: shown,
+      stackEnv: SCENARIO_STACK_ENV,
+      load: summary,
+      phases: figures,
+      lagWaitMs,
+      postgresSessions: pgState.sessions.size,
+      clickhouseEvents: chState.raw.size,
+      clickhouseDeliveries: chState.deliveries,
+      clickhouseDuplicatesWithDifferentReceivedAt: chState.finalDuplicatesWithDifferentReceivedAt,
+      unknownEvents: { postgres: unknownPg, clickhouse: unknownCh },
+      userStats: { users: pgState.users, mismatches: pgState.statsMismatches, examples: pgState.statsExamples },
+      rss: { api: maxes(rss.api), consumerPostgres: maxes(rss.pg), consumerClickhouse: maxes(rss.ch) },
+      unexpectedExits: {
+        api: s.apps.api.unexpectedExits.length,
+        'consumer-postgres': s.apps['consumer-postgres'].unexpectedExits.length,
+        'consumer-clickhouse': s.apps['consumer-clickhouse'].unexpectedExits.length,
+      },
+    };
+  } finally {
+    if (stack && !options.onStack) await stack.dispose();
+  }
+}
+
+/**
+ * Between faults: every process up (one that died on its own is restarted, and counted in
+ * `unexpectedExits`) and ready, and both groups caught up to a few seconds of traffic, so one
+ * fault's recovery does not run into the next.
+ */
+async function settle(s: PrivateStack, options: ScenarioOptions, log: (m: string) => void): Promise<void> {
+  for (const app of Object.values(s.apps)) {
+    if (!app.running()) {
+      log(`${app.name} had exited on its own (${JSON.stringify(app.unexpectedExits.at(-1))}); restarting it`);
+      await app.start(180_000);
+    }
+  }
+  const reader = lagReader(s.config);
+  const deadline = Date.now() + 180_000;
+  try {
+    for (;;) {
+      const lag = await reader.read().catch(() => undefined);
+      if (lag && lag.groups.every((g) => g.lag <= options.rate * 3)) return;
+      if (Date.now() > deadline) {
+        log(`consumers still behind after 180 s: ${JSON.stringify(lag?.groups)}`);
+        return;
+      }
+      await Bun.sleep(500);
+    }
+  } finally {
+    await reader.close();
+  }
+}
