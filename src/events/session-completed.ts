@@ -41,9 +41,16 @@ export const SafeId = z
 /** An ISO-8601 instant with a zone (Z or ±hh:mm); normalised to UTC with milliseconds. */
 /** The canonical form (what the API writes): already normalised, no Date round trip needed. */
 const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const MIN_INSTANT = '1970-01-01T00:00:00.000Z';
+const END_INSTANT = '2106-01-01T00:00:00.000Z';
 export const IsoInstant = z.iso
   .datetime({ offset: true, message: 'must be an ISO-8601 date-time with a zone, e.g. 2026-01-31T12:00:00Z' })
-  .transform((s) => (CANONICAL_INSTANT.test(s) ? s : new Date(s).toISOString()));
+  .transform((s) => (CANONICAL_INSTANT.test(s) ? s : new Date(s).toISOString()))
+  // Only instants every store holds as sent: Postgres refuses year 0 (a consumer would retry that
+  // batch forever), ClickHouse's DateTime silently wraps anything outside 1970..2105. The string
+  // is canonical UTC here (a year outside 0000-9999 comes out as "-000001-..." or "+010000-...",
+  // both below "1970"), so a string comparison decides it without another Date round trip.
+  .refine((s) => s >= MIN_INSTANT && s < END_INSTANT, { message: 'must be between 1970-01-01 and 2105-12-31 (UTC)' });
 
 export const OUTCOMES = ['completed', 'failed', 'abandoned'] as const;
 export const Outcome = z.enum(OUTCOMES);
@@ -55,14 +62,25 @@ export const AttributeKey = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9._:-]+$/, 'attribute keys may use letters, digits and . _ : -');
-export const AttributeValue = z.union([z.string().max(1024), z.number().finite(), z.boolean()]);
+/** U+0000 or a surrogate without its pair: JSON can carry them, Postgres jsonb refuses them. */
+const NOT_STORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export const AttributeValue = z.union([
+  z.string().max(1024).refine((s) => !NOT_STORABLE_TEXT.test(s), { message: 'must not contain U+0000 or unpaired surrogates' }),
+  z.number().finite(),
+  z.boolean(),
+]);
 export const Attributes = z
   .record(AttributeKey, AttributeValue)
   .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, {
     message: `at most ${MAX_ATTRIBUTES} attributes are allowed`,
   });
 
-export const Score = z.number().finite();
+/**
+ * Finite, and at most 1e308 in magnitude: Postgres turns a float8 into numeric with 15 digits, and
+ * the last few float8 values below Number.MAX_VALUE round up past it (the user_stats average of
+ * such a score overflowed and the consumer would retry that batch forever).
+ */
+export const Score = z.number().finite().min(-1e308).max(1e308);
 
 /** The client application's version, e.g. `ios/5.2.0` or `web/2026.11.3+abc123` (v2). */
 export const CLIENT_VERSION_PATTERN = /^[A-Za-z0-9._:/+-]+$/;
