@@ -31,7 +31,12 @@ export function brokenPromises(report: ScenarioReport): string[] {
   const out: string[] = [];
   const t = totals(report);
   if (t.missing > 0) out.push(`${t.missing} acknowledged events missing from a store (or with another event id)`);
-  if (t.chDuplicatesAfterDedupe > 0) out.push(`${t.chDuplicatesAfterDedupe} acknowledged events more than once in ClickHouse after dedupe (FINAL)`);
+  if (t.chDuplicatesAfterDedupe > 0) {
+    out.push(
+      `${t.chDuplicatesAfterDedupe} acknowledged events more than once in ClickHouse after dedupe (FINAL); ` +
+        `${t.chDuplicatesAfterDedupe - t.chDuplicatesSameKey} of them retries with a new receivedAt (known bug, docs/reliability.md)`,
+    );
+  }
   if (t.other5xx > 0) out.push(`${t.other5xx} answers were a 5xx other than 503`);
   if (t.missingRetryAfter > 0) out.push(`${t.missingRetryAfter} 503 answers had no Retry-After`);
   if (t.timeoutsOrConnErrors > 0) out.push(`${t.timeoutsOrConnErrors} requests got no answer by the client deadline or a connection error`);

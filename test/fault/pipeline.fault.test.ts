@@ -59,17 +59,21 @@ test('every acknowledged event is in ClickHouse by event id; none missing', () =
 });
 
 /**
- * Known bug (docs/reliability.md, "ClickHouse duplicates a retried request"): when a 503 came
- * after the ack deadline but the broker still wrote the batch, the client's retry with the same
- * Idempotency-Key gets the same event id with a NEW receivedAt; session_events is keyed on
- * (received_at, event_id), so FINAL keeps both rows. Expected to fail until that is fixed; then
- * drop `.failing`.
+ * Exactly once by event id after dedupe (FINAL), but for one known bug (docs/reliability.md,
+ * section 4): when a 503 came at the ack deadline and the broker still wrote the batch later, the
+ * client's retry with the same Idempotency-Key gets the same event id with a NEW receivedAt, and
+ * session_events is keyed on (received_at, event_id), so FINAL keeps both rows. Every duplicate
+ * left after dedupe must be of that kind (never a redelivery, which carries the same key and
+ * merges away). Whether an outage leaves such retries depends on timing, so the bug itself is
+ * reported, not asserted; once it is fixed, assert duplicatesAfterDedupe === 0 here.
  */
-test.failing('every acknowledged event is in ClickHouse exactly once after dedupe (FINAL)', () => {
-  expect(totals(report).chDuplicatesAfterDedupe).toBe(0);
+test('ClickHouse holds each acknowledged event once after dedupe, except retried requests with a new receivedAt (known bug)', () => {
+  const t = totals(report);
+  console.log(`ClickHouse: ${t.chDuplicatesAfterDedupe} acknowledged events with two rows after FINAL, ${t.chDuplicatesSameKey} of them under the same key`);
+  expect(t.chDuplicatesSameKey).toBe(0);
 });
 
-test("user_stats equals a recompute over sessions for every user", () => {
+test('user_stats equals a recompute over sessions for every user', () => {
   expect(report.userStats.examples).toEqual([]);
   expect(report.userStats.mismatches).toBe(0);
   expect(report.userStats.users).toBeGreaterThan(0);

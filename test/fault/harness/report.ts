@@ -49,6 +49,7 @@ export function totals(report: ScenarioReport) {
     inClickhouse: sum((p) => p.clickhouse.found),
     missing: sum((p) => p.postgres.missing + p.postgres.wrongEventId + p.clickhouse.missing),
     chDuplicatesAfterDedupe: sum((p) => p.clickhouse.duplicatesAfterDedupe),
+    chDuplicatesSameKey: sum((p) => p.clickhouse.duplicatesSameKey),
     chRawExtraRows: sum((p) => p.clickhouse.rawExtraRows),
     fiveXX: sum((p) => p.fiveXX),
     other5xx: sum((p) => p.other5xx),

@@ -85,6 +85,8 @@ export interface PhaseFigures {
     readonly rawExtraRows: number;
     /** Acknowledged events with more than one row even after dedupe (FINAL). */
     readonly duplicatesAfterDedupe: number;
+    /** Of those, events with two rows under the same (received_at, event_id): dedupe itself failed. */
+    readonly duplicatesSameKey: number;
   };
   /** Requests without a 202 whose event still reached the stores (e.g. a 503 after the ack deadline, written later). */
   readonly storedWithout202: { readonly postgres: number; readonly clickhouse: number };
@@ -205,7 +207,7 @@ export async function runFaultScenario(options: ScenarioOptions): Promise<Scenar
       let acknowledged = 0;
       let requestCount = 0;
       const pg = { found: 0, missing: 0, wrongEventId: 0 };
-      const ch = { found: 0, missing: 0, rawDuplicateEvents: 0, rawExtraRows: 0, duplicatesAfterDedupe: 0 };
+      const ch = { found: 0, missing: 0, rawDuplicateEvents: 0, rawExtraRows: 0, duplicatesAfterDedupe: 0, duplicatesSameKey: 0 };
       const without = { postgres: 0, clickhouse: 0 };
       for (const [n, r] of requests) {
         if (r.phase !== name) continue;
@@ -236,6 +238,7 @@ export async function runFaultScenario(options: ScenarioOptions): Promise<Scenar
           }
         }
         if (chState.finalDuplicates.has(r.id)) ch.duplicatesAfterDedupe += 1;
+        if (chState.finalDuplicatesSameKey.has(r.id)) ch.duplicatesSameKey += 1;
       }
       const fiveXX = inPhase.filter((a) => a.s >= 500).length;
       const missingRetryAfter = inPhase.filter((a) => a.s === 503 && a.ra === undefined).length;

@@ -143,6 +143,8 @@ export interface ClickHouseState {
   readonly finalDuplicates: Map<string, number>;
   /** Of those, the ids whose copies carry different received_at (so no merge can collapse them). */
   readonly finalDuplicatesWithDifferentReceivedAt: number;
+  /** Ids with two rows under the same (received_at, event_id) even after FINAL: dedupe itself failed. */
+  readonly finalDuplicatesSameKey: ReadonlySet<string>;
   /**
    * Rows ever inserted, from the per-minute rollup (its materialized view sees every insert, so
    * redeliveries that merges have since collapsed still count): minus distinct events = redeliveries.
@@ -169,13 +171,15 @@ export async function readClickHouse(config: Config): Promise<ClickHouseState> {
       format: 'JSONEachRow',
     });
     let differentReceivedAt = 0;
+    const sameKey = new Set<string>();
     for (const r of await fs.json<{ id: string; n: string | number; r: string | number }>()) {
       finalDuplicates.set(r.id, Number(r.n));
       if (Number(r.r) > 1) differentReceivedAt += 1;
+      if (Number(r.n) > Number(r.r)) sameKey.add(r.id);
     }
     const rollup = await client.query({ query: `SELECT countMerge(events) AS n FROM ${db}.session_latency_1m`, format: 'JSONEachRow' });
     const deliveries = Number((await rollup.json<{ n: string | number }>())[0]?.n ?? 0);
-    return { raw, finalDuplicates, finalDuplicatesWithDifferentReceivedAt: differentReceivedAt, deliveries };
+    return { raw, finalDuplicates, finalDuplicatesWithDifferentReceivedAt: differentReceivedAt, finalDuplicatesSameKey: sameKey, deliveries };
   } finally {
     await client.close();
   }
