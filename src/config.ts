@@ -93,9 +93,15 @@ const schema = z
     SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
 
     // --- Group-commit producer
-    PRODUCER_LINGER_MS: int(0, 1_000).default(2),
+    /**
+     * 0 (default): an idle producer sends at once and batches form while one is in flight, so a
+     * lone request waits for one round trip and a busy one shares it. Measured better than a
+     * fixed 2 ms window at both 333 req/s (p50 ~1 ms vs ~3 ms) and closed-loop maximum.
+     */
+    PRODUCER_LINGER_MS: int(0, 1_000).default(0),
     PRODUCER_MAX_BATCH_EVENTS: int(1, 100_000).default(2_000),
-    PRODUCER_MAX_IN_FLIGHT_BATCHES: int(1, 16).default(2),
+    /** kafkajs's idempotent producer serialises sends per broker anyway; 1 keeps batches large. */
+    PRODUCER_MAX_IN_FLIGHT_BATCHES: int(1, 16).default(1),
     PRODUCER_BUFFER_MAX_EVENTS: int(1, 10_000_000).default(50_000),
     PRODUCER_BUFFER_MAX_BYTES: int(1024, 2 ** 31).default(32 * 1024 * 1024),
     PRODUCER_ACK_TIMEOUT_MS: int(50, 120_000).default(2_000),
