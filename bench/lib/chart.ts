@@ -5,7 +5,7 @@
  * a screenshot of this SVG (chart-png.ts).
  */
 import type { BenchResults, ScenarioResult, SystemId } from './results.ts';
-import { SYSTEM_LABELS } from './results.ts';
+import { SYSTEM_LABELS, peakLoad } from './results.ts';
 
 export const CHART_WIDTH = 1200;
 
@@ -151,7 +151,10 @@ function lagPanel(frame: Frame, s: ScenarioResult): string {
   if (loadEnd !== undefined && loadEnd * 1000 <= maxT) {
     out.push(
       `<line x1="${x(loadEnd * 1000)}" x2="${x(loadEnd * 1000)}" y1="${top}" y2="${bottom}" stroke="#555" stroke-dasharray="4 3"/>`,
-      `<text x="${x(loadEnd * 1000) + 4}" y="${top + 12}" font-size="11">load stops</text>`,
+      // Left of the line when it sits near the right edge, so the label stays on the chart.
+      x(loadEnd * 1000) > left + plotW - 80
+        ? `<text x="${x(loadEnd * 1000) - 4}" y="${top + 12}" font-size="11" text-anchor="end">load stops</text>`
+        : `<text x="${x(loadEnd * 1000) + 4}" y="${top + 12}" font-size="11">load stops</text>`,
     );
   }
   out.push(
@@ -181,7 +184,7 @@ export function renderChartSvg(results: BenchResults): string {
       return `<rect x="${x}" y="${header - 16}" width="14" height="14" fill="${COLORS[sys]}"/><text x="${x + 20}" y="${header - 4}" font-size="12">${esc(SYSTEM_LABELS[sys])}</text>`;
     })
     .join('\n');
-  const title = `Session pipeline benchmark, ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${results.machine.cpus} cores, load avg before ${results.loadAvg.before[0].toFixed(2)}${results.quick ? ' (quick run)' : ''}`;
+  const title = `Session pipeline benchmark, ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${results.machine.cpus} cores, 1-min load avg ${results.loadAvg.before[0].toFixed(2)} at start, up to ${peakLoad(results).toFixed(2)}${results.quick ? ' (quick run)' : ''}`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,

@@ -1,5 +1,5 @@
 /** The Markdown summary of a run (summary.md, and the body of docs/performance.md). Pure. */
-import { BASELINES, type BenchResults, type ResourceFigures, SYSTEM_LABELS, SYSTEM_SHORT, type ScenarioResult } from './results.ts';
+import { BASELINES, type BenchResults, type ResourceFigures, SYSTEM_LABELS, SYSTEM_SHORT, type ScenarioResult, peakLoad } from './results.ts';
 
 const num = (n: number | null | undefined, digits = 2): string =>
   n === null || n === undefined || !Number.isFinite(n) ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: digits });
@@ -38,13 +38,14 @@ function loadTable(scenarios: readonly ScenarioResult[]): string[] {
         num(l.maxMs),
         num(l.validNon2xx, 0),
         statuses(l.statuses, l.transportErrors),
+        `${r.loadAvg.before[0].toFixed(2)} → ${r.loadAvg.after[0].toFixed(2)}`,
       ]);
     }
   }
   return table(
-    ['scenario', 'system', 'tool', 'conns', 'target req/s', 'ok req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'valid non-2xx', 'answers'],
+    ['scenario', 'system', 'tool', 'conns', 'target req/s', 'ok req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'valid non-2xx', 'answers', 'load 1m before → after'],
     rows,
-    ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l'],
   );
 }
 
@@ -141,7 +142,8 @@ export function renderMarkdown(results: BenchResults, opts: { chartPath?: string
     `Run ${results.startedAt} to ${results.finishedAt}${results.quick ? ' (**--quick**: short durations, figures indicative only)' : ''}.`,
     '',
     `Machine: ${m.cpus} cores, ${num(m.memGb, 0)} GB, ${m.os} (kernel ${m.kernel}); Bun ${m.bun}, Node ${m.node ?? 'n/a'}, oha ${m.oha}. ` +
-      `Load average (1/5/15 min) before ${la(results.loadAvg.before)}, after ${la(results.loadAvg.after)}. ` +
+      `Load average (1/5/15 min) before ${la(results.loadAvg.before)}, after ${la(results.loadAvg.after)}; ` +
+      `highest 1-minute figure at the start or end of a measured run ${peakLoad(results).toFixed(2)} (per run in the table below). ` +
       `The load tool runs on the same cores as everything else.`,
     '',
     `Command: \`${results.command}\``,

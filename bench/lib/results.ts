@@ -172,6 +172,13 @@ export interface BenchResults {
   readonly goals: readonly GoalResult[];
 }
 
+/** The highest 1-minute load average seen at the start or end of the run or of any system's measured run. */
+export function peakLoad(results: Pick<BenchResults, 'loadAvg' | 'scenarios'>): number {
+  let peak = Math.max(results.loadAvg.before[0], results.loadAvg.after[0]);
+  for (const s of results.scenarios) for (const r of s.runs) peak = Math.max(peak, r.loadAvg.before[0], r.loadAvg.after[0]);
+  return peak;
+}
+
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const div = (a: number | undefined, b: number | undefined): number | null =>
   a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? null : r2(a / b);
@@ -252,10 +259,24 @@ export function evaluateGoals(scenarios: readonly ScenarioResult[]): GoalResult[
   }
 
   const steady = scenarios.find((s) => s.freshness !== undefined && s.id === 'steady');
-  const at = steady ? `at ${fmt(run(steady, 'api')?.load.okRps ?? 0)} req/s achieved` : '';
+  const steadyApi = steady ? run(steady, 'api') : undefined;
+  const achieved = steadyApi?.load.okRps ?? 0;
+  const target = steadyApi?.load.targetRps ?? 0;
+  const at = steady ? `at ${fmt(achieved)} req/s achieved` : '';
+  // A freshness figure only counts at the rate the goal names: below 95% of it the goal is
+  // missed, whatever the freshness at the lower rate was.
+  const rateMissed = steadyApi !== undefined && target > 0 && achieved < 0.95 * target;
+  const atRate = (g: GoalResult): GoalResult =>
+    !rateMissed || g.met === null
+      ? g
+      : {
+          ...g,
+          met: false,
+          shortfall: `the API sustained ${fmt(achieved)} of ${fmt(target)} req/s (${Math.round((1 - achieved / target) * 100)}% short; latency-corrected p50 ${fmt(steadyApi!.load.p50Ms)} ms)${g.met ? '' : `; ${g.shortfall}`}`,
+        };
   goals.push(
-    underGoal('freshness-postgres', 'freshness p99 < 1 s into Postgres at 5,000 req/s', steady?.freshness?.postgres.p99Ms, 1_000, 'ms', at),
-    underGoal('freshness-clickhouse', 'freshness p99 < 2 s into ClickHouse at 5,000 req/s', steady?.freshness?.clickhouse.p99Ms, 2_000, 'ms', at),
+    atRate(underGoal('freshness-postgres', 'freshness p99 < 1 s into Postgres at 5,000 req/s', steady?.freshness?.postgres.p99Ms, 1_000, 'ms', at)),
+    atRate(underGoal('freshness-clickhouse', 'freshness p99 < 2 s into ClickHouse at 5,000 req/s', steady?.freshness?.clickhouse.p99Ms, 2_000, 'ms', at)),
   );
 
   let peak: { mb: number; scenario: string } | undefined;

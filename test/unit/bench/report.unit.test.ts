@@ -37,8 +37,8 @@ describe('renderMarkdown', () => {
   });
 
   test('one table row per scenario and system, with statuses and refusals', () => {
-    expect(md).toContain('| seed | API | oha | 64 | 333 | 333 | 1 | 6.5 | 8 | 10 | 0 | 202: 1,000 |');
-    expect(md).toContain('| max-64 | bare | oha | 64 | max | 40,000 | 1 | 4 | 8 | 10 | 3 | 202: 900, 503: 3 |');
+    expect(md).toContain('| seed | API | oha | 64 | 333 | 333 | 1 | 6.5 | 8 | 10 | 0 | 202: 1,000 | 0.50 → 1.90 |');
+    expect(md).toContain('| max-64 | bare | oha | 64 | max | 40,000 | 1 | 4 | 8 | 10 | 3 | 202: 900, 503: 3 | 0.50 → 1.90 |');
   });
 
   test('ratios per scenario, goals with their verdicts, freshness and lag drain, the chart', () => {

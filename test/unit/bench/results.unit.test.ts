@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { RESULTS_SCHEMA_VERSION, computeRatios, evaluateGoals } from '../../../bench/lib/results.ts';
-import { run, scenario } from './fixtures.ts';
+import { RESULTS_SCHEMA_VERSION, computeRatios, evaluateGoals, peakLoad } from '../../../bench/lib/results.ts';
+import { results, run, scenario } from './fixtures.ts';
 
 describe('computeRatios', () => {
   test('API divided by each baseline that ran: throughput and latency', () => {
@@ -57,6 +57,29 @@ describe('evaluateGoals', () => {
     expect(g.get('freshness-postgres')).toMatchObject({ met: false, shortfall: 'over by 250 ms (25% over)' });
     expect(g.get('freshness-clickhouse')).toMatchObject({ met: true, measured: '1,500 ms (at 5,000 req/s achieved)' });
     expect(g.get('api-rss')).toMatchObject({ met: false, measured: '230 MB (peak in max-64)', shortfall: 'over by 30 MB (15% over)' });
+  });
+
+  test('freshness at a rate below 95% of the target misses the goal, whatever the freshness', () => {
+    const fresh = {
+      postgres: { count: 240_000, p50Ms: 150, p99Ms: 560, maxMs: 900, toCommitP50UpperS: 0.4, toCommitP99UpperS: 1 },
+      clickhouse: { count: 240_000, deliveries: 240_000, p50Ms: 500, p99Ms: 2_500, maxMs: 2_600, toCommitP50UpperS: 1, toCommitP99UpperS: 3 },
+    };
+    const slow = byId(evaluateGoals([scenario('steady', [run('api', { targetRps: 5_000, okRps: 4_034, p50Ms: 8_139 })], { freshness: fresh })]));
+    expect(slow.get('freshness-postgres')).toMatchObject({
+      met: false,
+      measured: '560 ms (at 4,034 req/s achieved)',
+      shortfall: 'the API sustained 4,034 of 5,000 req/s (19% short; latency-corrected p50 8,139 ms)',
+    });
+    expect(slow.get('freshness-clickhouse')!.shortfall).toBe(
+      'the API sustained 4,034 of 5,000 req/s (19% short; latency-corrected p50 8,139 ms); over by 500 ms (25% over)',
+    );
+    const near = byId(evaluateGoals([scenario('steady', [run('api', { targetRps: 5_000, okRps: 4_990 })], { freshness: fresh })]));
+    expect(near.get('freshness-postgres')!.met).toBe(true);
+  });
+
+  test('peakLoad is the highest 1-minute load average of the run and of every measured run', () => {
+    const r = results([scenario('seed', [run('api')]), scenario('max-64', [{ ...run('bare'), loadAvg: { before: [3.5, 1, 1], after: [11.9, 2, 1] } }])]);
+    expect(peakLoad(r)).toBe(11.9);
   });
 
   test('every goal is listed even when nothing measured it', () => {
