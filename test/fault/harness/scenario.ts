@@ -56,7 +56,8 @@ export const SCENARIO_STACK_ENV = {
   // A store back up is noticed within 2 s.
   CONSUMER_RETRY_MAX_BACKOFF_MS: '2000',
   KAFKA_TOPIC_PARTITIONS: '6',
-  LOG_LEVEL: 'warn',
+  // info: shutdowns and their signals are logged (access lines are sampled at 1 %).
+  LOG_LEVEL: 'info',
 };
 
 export interface PhaseFigures {
