@@ -8,7 +8,8 @@ import { type AnswerAnalysis, type RealisticPlan, analyzeAnswers } from './exact
 import { runLoadgen, type Sent } from './loadgen.ts';
 import { type LoadSpec, runOha } from './oha.ts';
 import { ResourceMonitor } from './proc.ts';
-import type { LoadAvg, LoadFigures, SystemRun } from './results.ts';
+import type { ApiInternals, LoadAvg, LoadFigures, SystemRun } from './results.ts';
+import { apiInternals } from './stores.ts';
 import { summarizeLatencies } from './stats.ts';
 import type { RunningSystem } from './systems.ts';
 import type { Traffic } from './traffic.ts';
@@ -63,6 +64,7 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
   });
   await hooks.afterLoad?.();
   const resources = monitor.stop();
+  const internals = running.system === 'api' ? await apiInternals(running.url) : undefined;
   const transport = Object.values(r.errors).reduce((a, b) => a + b, 0);
   const load: LoadFigures = {
     tool: 'oha',
@@ -88,8 +90,10 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
     `${running.system.padEnd(12)} c=${spec.connections}${paced ? ` q=${spec.qps}` : ' max'} ${spec.durationS}s: ok ${r.okRps} req/s, ` +
       `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, p99.9 ${r.p999Ms} ms, non-2xx ${r.non2xx}, transport errors ${transport}`,
   );
-  return { system: running.system, startedAt, load, resources, loadAvg: { before, after: loadAvgNow() } };
+  return { system: running.system, startedAt, load, ...withInternals(internals), resources, loadAvg: { before, after: loadAvgNow() } };
 }
+
+const withInternals = (i: ApiInternals | undefined) => (i ? { apiInternals: i } : {});
 
 export interface LoadgenRunSpec {
   readonly ratePerSec: number;
@@ -125,6 +129,7 @@ export async function measureLoadgen(
   });
   await hooks.afterLoad?.();
   const resources = monitor.stop();
+  const internals = running.system === 'api' ? await apiInternals(running.url) : undefined;
   // Ids of warm-up answers count for the read model; latency and rates are over the measured part.
   const analysis = analyzeAnswers(result.sent, running.system !== 'bare');
   const measured = result.sent.filter((s) => !s.warmup);
@@ -154,5 +159,9 @@ export async function measureLoadgen(
     `${running.system.padEnd(12)} loadgen ${spec.ratePerSec}/s x${spec.concurrency} ${spec.durationS}s: correct ${load.okRps} req/s, ` +
       `p50 ${lat.p50Ms} ms, p99 ${lat.p99Ms} ms, valid refused ${analysis.validNon2xx}, missed slots ${result.missedSlots}, statuses ${JSON.stringify(measuredAnalysis.statuses)}`,
   );
-  return { run: { system: running.system, startedAt, load, resources, loadAvg: { before, after: loadAvgNow() } }, sent: result.sent, analysis };
+  return {
+    run: { system: running.system, startedAt, load, ...withInternals(internals), resources, loadAvg: { before, after: loadAvgNow() } },
+    sent: result.sent,
+    analysis,
+  };
 }

@@ -173,6 +173,23 @@ export function renderMarkdown(results: BenchResults, opts: { chartPath?: string
     ...ratioTable(results.scenarios),
     '',
   );
+  const inside = results.scenarios.flatMap((s) => s.runs.filter((r) => r.apiInternals).map((r) => ({ s, i: r.apiInternals! })));
+  if (inside.length) {
+    const sec = (x: number | null) => (x === null ? 'n/a' : `<= ${num(x * 1000)}`);
+    lines.push(
+      '### Inside the API (its own /metrics after each run; bucket upper bounds, warm-up included)',
+      '',
+      'Server-side time of a POST (from routing to the answer, so including the wait for the broker) and the broker acknowledgement of a group-commit batch. ' +
+        "Latency the client saw beyond these was spent queueing for CPU or in the load tool.",
+      '',
+      ...table(
+        ['scenario', 'request p50 ms', 'request p99 ms', 'broker ack p50 ms', 'broker ack p99 ms', 'events per batch p50', 'batches'],
+        inside.map(({ s, i }) => [s.id, sec(i.requestP50UpperS), sec(i.requestP99UpperS), sec(i.ackP50UpperS), sec(i.ackP99UpperS), i.batchEventsP50Upper === null ? 'n/a' : `<= ${num(i.batchEventsP50Upper, 0)}`, num(i.batches, 0)]),
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+    );
+  }
   const fresh = freshnessLines(results.scenarios);
   if (fresh.length) lines.push('### Freshness and consumer lag', '', ...fresh);
   const exact = exactnessLines(results.scenarios);

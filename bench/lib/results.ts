@@ -61,10 +61,28 @@ export interface ResourceFigures {
   readonly processes: number;
 }
 
+/**
+ * What the API's own /metrics said after the run (histogram bucket upper bounds, since the
+ * process started: warm-up included): where the time went, server side.
+ */
+export interface ApiInternals {
+  /** Server-side duration of POST requests (both write routes), seconds. */
+  readonly requestP50UpperS: number | null;
+  readonly requestP99UpperS: number | null;
+  /** sendBatch -> broker acknowledgement (acks=all), seconds. */
+  readonly ackP50UpperS: number | null;
+  readonly ackP99UpperS: number | null;
+  /** Events per group-commit batch. */
+  readonly batchEventsP50Upper: number | null;
+  readonly batches: number;
+}
+
 export interface SystemRun {
   readonly system: SystemId;
   readonly startedAt: string;
   readonly load: LoadFigures;
+  /** Only for the API. */
+  readonly apiInternals?: ApiInternals;
   /** By process group: api, consumer-postgres, consumer-clickhouse, kafka, postgres, clickhouse, bare, sync-pg, node-kafkajs, load-tool. */
   readonly resources: Readonly<Record<string, ResourceFigures>>;
   readonly loadAvg: { readonly before: LoadAvg; readonly after: LoadAvg };

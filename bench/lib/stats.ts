@@ -70,13 +70,14 @@ export function histogramQuantileUpperBound(buckets: readonly HistogramBucket[],
 
 /**
  * The buckets of one histogram from Prometheus text exposition, summed over every label set
- * other than `le` (one process may export several series of the same histogram).
+ * other than `le` (one process may export several series of the same histogram), or over the
+ * series whose line passes `where`.
  */
-export function parsePrometheusHistogram(text: string, name: string): HistogramBucket[] {
+export function parsePrometheusHistogram(text: string, name: string, where?: (line: string) => boolean): HistogramBucket[] {
   const byLe = new Map<number, number>();
   const prefix = `${name}_bucket{`;
   for (const line of text.split('\n')) {
-    if (!line.startsWith(prefix)) continue;
+    if (!line.startsWith(prefix) || (where && !where(line))) continue;
     const le = /[{,]le="([^"]+)"/.exec(line)?.[1];
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (le === undefined || !Number.isFinite(value)) continue;

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { createKafkaConsumerLagProbe } from '../../src/analytics/consumer-lag.ts';
 import type { ClickHouseClient } from '../../src/analytics/clickhouse.ts';
 import type { ReadModelSnapshot } from './exactness.ts';
-import type { LagDrainResult, StoreFreshness } from './results.ts';
+import type { ApiInternals, LagDrainResult, StoreFreshness } from './results.ts';
 import { histogramQuantileUpperBound, parsePrometheusHistogram } from './stats.ts';
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -165,5 +165,25 @@ export class LagTracker {
       maxLagDuringLoad: this.#max,
       samples: this.#samples,
     };
+  }
+}
+
+/** Server-side figures from the API's /metrics (see ApiInternals); undefined if unreachable. */
+export async function apiInternals(apiUrl: string): Promise<ApiInternals | undefined> {
+  try {
+    const text = await (await fetch(`${apiUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+    const req = parsePrometheusHistogram(text, 'http_request_duration_seconds', (l) => l.includes('method="POST"'));
+    const ack = parsePrometheusHistogram(text, 'producer_ack_latency_seconds');
+    const batch = parsePrometheusHistogram(text, 'producer_batch_events');
+    return {
+      requestP50UpperS: histogramQuantileUpperBound(req, 0.5),
+      requestP99UpperS: histogramQuantileUpperBound(req, 0.99),
+      ackP50UpperS: histogramQuantileUpperBound(ack, 0.5),
+      ackP99UpperS: histogramQuantileUpperBound(ack, 0.99),
+      batchEventsP50Upper: histogramQuantileUpperBound(batch, 0.5),
+      batches: batch[batch.length - 1]?.count ?? 0,
+    };
+  } catch {
+    return undefined;
   }
 }

@@ -50,6 +50,18 @@ describe('renderMarkdown', () => {
     expect(md).toContain('![Throughput and latency per scenario and system](chart.png)');
   });
 
+  test("the API's own figures get a table of their own", () => {
+    const withInside = results([
+      scenario('steady', [
+        {
+          ...run('api'),
+          apiInternals: { requestP50UpperS: 0.005, requestP99UpperS: 0.25, ackP50UpperS: 0.002, ackP99UpperS: 0.1, batchEventsP50Upper: 25, batches: 12_000 },
+        },
+      ]),
+    ]);
+    expect(renderMarkdown(withInside)).toContain('| steady | <= 5 | <= 250 | <= 2 | <= 100 | <= 25 | 12,000 |');
+  });
+
   test('a read-model mismatch is shouted, with each problem listed', () => {
     const bad = results([
       scenario('realistic', [run('api', { tool: 'loadgen' })], {

@@ -81,6 +81,19 @@ describe('Prometheus histograms', () => {
     expect(parsePrometheusHistogram(two, 'consumer_freshness_seconds')[0]).toEqual({ le: 0.1, count: 15 });
   });
 
+  test('a filter keeps only the series it accepts (e.g. POST requests)', () => {
+    const http = [
+      'http_request_duration_seconds_bucket{le="0.01",route="/a",method="POST",status="202"} 8',
+      'http_request_duration_seconds_bucket{le="+Inf",route="/a",method="POST",status="202"} 10',
+      'http_request_duration_seconds_bucket{le="0.01",route="/healthz",method="GET",status="200"} 100',
+      'http_request_duration_seconds_bucket{le="+Inf",route="/healthz",method="GET",status="200"} 100',
+    ].join('\n');
+    expect(parsePrometheusHistogram(http, 'http_request_duration_seconds', (l) => l.includes('method="POST"'))).toEqual([
+      { le: 0.01, count: 8 },
+      { le: Infinity, count: 10 },
+    ]);
+  });
+
   test('a quantile is the upper bound of the bucket holding its rank', () => {
     const b = parsePrometheusHistogram(text, 'consumer_freshness_seconds');
     expect(histogramQuantileUpperBound(b, 0.5)).toBe(0.5);
