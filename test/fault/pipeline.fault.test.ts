@@ -24,8 +24,6 @@ let report: ScenarioReport;
 beforeAll(async () => {
   report = await runFaultScenario({
     ...DEFAULT_SCENARIO,
-    // The client deadline: generous, because the box is shared; the API's own bound is the 2 s ack timeout.
-    requestTimeoutMs: 15_000,
     sharedConfig: testConfig,
     log: (line) => console.log(line),
     onStack: (s) => stacks.push(s),
