@@ -3,12 +3,10 @@
  * percentiles, a snapshot of the read models for the exactness check, consumer lag from Kafka,
  * and the consumers' own freshness histograms.
  */
-import type { Admin } from 'kafkajs';
 import type pg from 'pg';
-import { createKafkaConsumerLagProbe } from '../../src/analytics/consumer-lag.ts';
 import type { ClickHouseClient } from '../../src/analytics/clickhouse.ts';
 import type { ReadModelSnapshot } from './exactness.ts';
-import type { ApiInternals, LagDrainResult, StoreFreshness } from './results.ts';
+import type { ApiInternals, StoreFreshness } from './results.ts';
 import { histogramQuantileUpperBound, parsePrometheusHistogram } from './stats.ts';
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -88,83 +86,6 @@ export async function consumerFreshnessHistogram(metricsUrl: string): Promise<{ 
     return { p50: histogramQuantileUpperBound(buckets, 0.5), p99: histogramQuantileUpperBound(buckets, 0.99) };
   } catch {
     return { p50: null, p99: null };
-  }
-}
-
-/**
- * Samples both groups' lag (committed offset vs high watermark, from Kafka) about once a second
- * while the load runs, then, once `loadEnded()` is called, every 100 ms until both are zero or
- * the deadline passes.
- */
-export class LagTracker {
-  readonly #probe: () => Promise<ReadonlyArray<{ groupId: string; lag: number }>>;
-  readonly #samples: Array<{ tMs: number; postgres: number; clickhouse: number }> = [];
-  #t0 = performance.now();
-  #max = { postgres: 0, clickhouse: 0 };
-  #stopped = false;
-  #loop: Promise<void> | undefined;
-
-  constructor(
-    admin: Admin,
-    topic: string,
-    private readonly groups: { postgres: string; clickhouse: string },
-  ) {
-    this.#probe = createKafkaConsumerLagProbe(admin, topic, [groups.postgres, groups.clickhouse]);
-  }
-
-  async #sample(): Promise<{ postgres: number; clickhouse: number } | undefined> {
-    try {
-      const lags = await this.#probe();
-      const of = (g: string) => lags.find((l) => l.groupId === g)?.lag ?? 0;
-      const s = { tMs: Math.round(performance.now() - this.#t0), postgres: of(this.groups.postgres), clickhouse: of(this.groups.clickhouse) };
-      this.#samples.push(s);
-      return s;
-    } catch {
-      return undefined; // a slow broker answer is not a reason to stop measuring
-    }
-  }
-
-  /** Call when the measured load starts: sample times count from here. */
-  startDuringLoad(): void {
-    this.#t0 = performance.now();
-    this.#loop = (async () => {
-      while (!this.#stopped) {
-        const s = await this.#sample();
-        if (s) this.#max = { postgres: Math.max(this.#max.postgres, s.postgres), clickhouse: Math.max(this.#max.clickhouse, s.clickhouse) };
-        await Bun.sleep(1_000);
-      }
-    })();
-  }
-
-  /** Call when the load stops: measures the time for both lags to reach zero. */
-  async drain(deadlineMs: number): Promise<Omit<LagDrainResult, 'apiSaid'>> {
-    this.#stopped = true;
-    await this.#loop;
-    const end = performance.now();
-    let pgMs: number | null = null;
-    let chMs: number | null = null;
-    let n = 0;
-    while (performance.now() - end < deadlineMs && (pgMs === null || chMs === null)) {
-      const s = await this.#sample();
-      const t = performance.now() - end;
-      if (s) {
-        let reached = false;
-        if (pgMs === null && s.postgres === 0) (pgMs = Math.round(t)), (reached = true);
-        if (chMs === null && s.clickhouse === 0) (chMs = Math.round(t)), (reached = true);
-        // Keep the chart's samples about 1 s apart (and each moment a lag reached zero);
-        // the polling itself is every 100 ms, for the timing.
-        if (n++ % 10 !== 0 && !reached) this.#samples.pop();
-      }
-      await Bun.sleep(100);
-    }
-    return {
-      postgresMs: pgMs,
-      clickhouseMs: chMs,
-      bothMs: pgMs === null || chMs === null ? null : Math.max(pgMs, chMs),
-      deadlineMs,
-      maxLagDuringLoad: this.#max,
-      samples: this.#samples,
-    };
   }
 }
 

@@ -10,7 +10,8 @@ import { compareReadModels } from '../lib/exactness.ts';
 import { measureLoadgen } from '../lib/measure.ts';
 import type { ExactnessResult, ScenarioResult, SystemRun } from '../lib/results.ts';
 import { computeRatios } from '../lib/results.ts';
-import { LagTracker, readModelSnapshot } from '../lib/stores.ts';
+import { LagTracker } from '../lib/lag.ts';
+import { readModelSnapshot } from '../lib/stores.ts';
 import { startSystem } from '../lib/systems.ts';
 import { DEFAULT_MIX, createTraffic } from '../lib/traffic.ts';
 
@@ -37,7 +38,7 @@ export const realisticScenario: Scenario = {
         }
         const { stores } = running;
         if (!stores) throw new Error('the API runs with its pipeline');
-        const tracker = new LagTracker(ctx.admin, stores.names.topic, { postgres: stores.names.pgGroup, clickhouse: stores.names.chGroup });
+        const tracker = LagTracker.forTopic(ctx.admin, stores.names.topic, { postgres: stores.names.pgGroup, clickhouse: stores.names.chGroup });
         const { run, analysis } = await measureLoadgen(ctx, running, spec, traffic, { onLoadStart: () => tracker.startDuringLoad() });
         runs.push(run);
         const drain = await tracker.drain(ctx.durations.drainDeadlineS * 1000);

@@ -7,7 +7,8 @@ import type { BenchContext, Scenario } from '../lib/context.ts';
 import { measureOha } from '../lib/measure.ts';
 import type { FreshnessResult, LagDrainResult, ScenarioResult, SystemRun } from '../lib/results.ts';
 import { computeRatios } from '../lib/results.ts';
-import { LagTracker, clickhouseFreshness, consumerFreshnessHistogram, postgresFreshness } from '../lib/stores.ts';
+import { LagTracker } from '../lib/lag.ts';
+import { clickhouseFreshness, consumerFreshnessHistogram, postgresFreshness } from '../lib/stores.ts';
 import { startSystem } from '../lib/systems.ts';
 
 export const STEADY_RPS = 5_000;
@@ -30,7 +31,7 @@ export const steadyScenario: Scenario = {
         }
         const { stores, pipeline } = running;
         if (!stores || !pipeline) throw new Error('the API runs with its pipeline');
-        const tracker = new LagTracker(ctx.admin, stores.names.topic, { postgres: stores.names.pgGroup, clickhouse: stores.names.chGroup });
+        const tracker = LagTracker.forTopic(ctx.admin, stores.names.topic, { postgres: stores.names.pgGroup, clickhouse: stores.names.chGroup });
         let loadStartMs = 0;
         let drain: Omit<LagDrainResult, 'apiSaid'> | undefined;
         const run = await measureOha(
