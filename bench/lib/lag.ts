@@ -54,11 +54,15 @@ export class LagTracker {
   }
 
   /**
-   * Call the moment the load stops: the time for each group's lag to reach zero, counted from
-   * this call (the once-a-second sampling is cut short, not waited out).
+   * Call when the load has stopped: the time for each group's lag to reach zero, counted from
+   * the load's nominal end (`loadDurationMs` after startDuringLoad; the load tool takes some
+   * 0.1-0.2 s to exit and report), or from this call when no duration is given. When the first
+   * poll already sees zero, the figure is an upper bound. The once-a-second sampling is cut
+   * short, not waited out.
    */
-  async drain(deadlineMs: number): Promise<Omit<LagDrainResult, 'apiSaid'>> {
-    const end = performance.now();
+  async drain(deadlineMs: number, loadDurationMs?: number): Promise<Omit<LagDrainResult, 'apiSaid'>> {
+    const now = performance.now();
+    const end = loadDurationMs === undefined ? now : Math.min(now, this.#t0 + loadDurationMs);
     this.#stopped = true;
     this.#wake();
     await this.#loop;

@@ -44,7 +44,7 @@ export const steadyScenario: Scenario = {
               tracker.startDuringLoad();
             },
             afterLoad: async () => {
-              drain = await tracker.drain(ctx.durations.drainDeadlineS * 1000);
+              drain = await tracker.drain(ctx.durations.drainDeadlineS * 1000, ctx.durations.steadyS * 1000);
               ctx.log(`lag back to zero: Postgres ${drain.postgresMs} ms, ClickHouse ${drain.clickhouseMs} ms after the load`);
             },
           },

@@ -34,6 +34,18 @@ describe('LagTracker', () => {
     expect(d.samples.at(-1)).toMatchObject({ postgres: 0, clickhouse: 0 });
   });
 
+  test("with the load's duration, the clock starts at its nominal end even if drain is called later", async () => {
+    const { probe, state } = fakeProbe({ pg: 100, ch: 100 });
+    const tracker = new LagTracker(probe, groups, { sampleEveryMs: 1_000, pollEveryMs: 10 });
+    tracker.startDuringLoad();
+    await Bun.sleep(100);
+    state.stoppedAt = performance.now(); // the load ends at 100 ms...
+    await Bun.sleep(200); // ...but the load tool reports 200 ms later, when the lag is already zero
+    const d = await tracker.drain(5_000, 100);
+    expect(d.postgresMs!).toBeGreaterThanOrEqual(200); // an upper bound: the first poll saw zero
+    expect(d.postgresMs!).toBeLessThan(700);
+  });
+
   test('a lag that never reaches zero gives null after the deadline; a failing probe is skipped', async () => {
     let calls = 0;
     const tracker = new LagTracker(
