@@ -37,23 +37,54 @@ test('keys, scopes and rate limits over the wire', async () => {
     });
   const read = (key?: string) => fetch(`${base}/users/auth-user/stats`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
 
-  expect((await write()).status).toBe(401);
-  expect((await write('wrong-key')).status).toBe(401);
-  expect((await write(READER)).status).toBe(403);
-  expect((await read(INGEST)).status).toBe(403);
-  expect((await read()).status).toBe(401);
-  expect([200, 404]).toContain((await read(READER)).status); // allowed: 404 until the read model has the user
-  expect((await fetch(`${base}/healthz`)).status).toBe(200);
-  expect((await fetch(`${base}/metrics`)).status).toBe(200);
+  // Collected first and compared at once, so a failure shows every answer (and the body of any
+  // unexpected one) rather than only the first mismatch.
+  const answer = (r: Response) => (r.status === 200 || r.status === 404 ? 'allowed' : `${r.status}`);
+  const seen = {
+    writeWithoutKey: (await write()).status,
+    writeWithWrongKey: (await write('wrong-key')).status,
+    writeWithReadKey: (await write(READER)).status,
+    readWithIngestKey: (await read(INGEST)).status,
+    readWithoutKey: (await read()).status,
+    readWithReadKey: answer(await read(READER)), // 404 until the read model has the user
+    healthz: (await fetch(`${base}/healthz`)).status,
+    metrics: (await fetch(`${base}/metrics`)).status,
+  };
+  expect(seen).toEqual({
+    writeWithoutKey: 401,
+    writeWithWrongKey: 401,
+    writeWithReadKey: 403,
+    readWithIngestKey: 403,
+    readWithoutKey: 401,
+    readWithReadKey: 'allowed',
+    healthz: 200,
+    metrics: 200,
+  });
+
+  // One accepted write first, so the burst below measures the rate limit and not the first produce
+  // to a topic made a moment ago on a broker that may have just started (a 503 there is the
+  // write path's documented, retriable answer, covered by the write-path tests). Anything other
+  // than 202 on the way is printed, so a slow or failing first write is seen, not hidden.
+  await waitFor('a first 202 with the ingest key', async () => {
+    const r = await write(INGEST);
+    if (r.status !== 202) console.warn(`[auth test] first write with the ingest key: ${r.status} ${await r.text()}`);
+    return r.status === 202;
+  }, 20_000);
+  await Bun.sleep(2_100); // the bucket (10 tokens at 5/s) is full again
 
   // The writer's bucket holds 10 (5/s): a burst of 20 must hit 429 with Retry-After.
-  const burst = await Promise.all(Array.from({ length: 20 }, () => write(INGEST)));
-  const statuses = burst.map((r) => r.status);
-  expect(statuses.filter((s) => s === 202).length).toBeGreaterThanOrEqual(1);
-  const limited = burst.find((r) => r.status === 429);
-  expect(limited).toBeDefined();
-  expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-  expect(statuses.every((s) => s === 202 || s === 429)).toBe(true);
+  const burst = await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      const r = await write(INGEST);
+      return { status: r.status, retryAfter: r.headers.get('retry-after'), body: r.status === 202 ? '' : await r.text() };
+    }),
+  );
+  const unexpected = burst.filter((r) => r.status !== 202 && r.status !== 429);
+  expect(unexpected).toEqual([]);
+  expect(burst.filter((r) => r.status === 202).length).toBeGreaterThanOrEqual(1);
+  const limited = burst.filter((r) => r.status === 429);
+  expect(limited.length).toBeGreaterThanOrEqual(1);
+  for (const r of limited) expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
 }, 60_000);
 
 test('auth may be off only in development, with a warning at start-up', async () => {
