@@ -50,12 +50,13 @@ export async function ensureTopics(admin: Admin, spec: TopicSpec): Promise<Ensur
   const missing = wanted.filter((t) => !existing.has(t.topic));
   const created: string[] = [];
   if (missing.length > 0) {
-    // Returns false (no error) when another process created them first: still idempotent.
-    await admin.createTopics({
+    // Returns false (no error) when another process created them first: still idempotent, and
+    // then this process did not create them.
+    const madeHere = await admin.createTopics({
       topics: missing.map((t) => ({ ...t, replicationFactor: -1, configEntries })),
       waitForLeaders: true,
     });
-    created.push(...missing.map((t) => t.topic));
+    if (madeHere) created.push(...missing.map((t) => t.topic));
   }
   if (created.includes(spec.topic)) return { created };
 
