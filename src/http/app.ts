@@ -35,6 +35,15 @@ const pathOf = (url: string): string => {
   return start < 0 ? '/' : url.slice(start, q < 0 ? undefined : q);
 };
 
+/**
+ * Whether Elysia (1.4) routes this request by its real path. When Bun's own router does not
+ * take a request, Elysia cuts its path from the URL at the first '/' from index 11, assuming
+ * "http://" plus a host of at least four characters. With a shorter Host header that is another
+ * path than the request's: `Host: x` with `/xx/sessions/s/complete` ran the write route while
+ * every check here (access control included) saw `/xx/...`. Such requests are refused first.
+ */
+const routesByRealPath = (url: string): boolean => url.indexOf('/', 11) === url.indexOf('/', url.indexOf('//') + 2);
+
 export function createApp(deps: AppDeps) {
   const { logger, metrics } = deps;
   const random = deps.random ?? Math.random;
@@ -61,6 +70,13 @@ export function createApp(deps: AppDeps) {
       const incoming = request.headers.get('x-request-id');
       set.headers['x-request-id'] = incoming !== null && REQUEST_ID.test(incoming) ? incoming : Bun.randomUUIDv7();
       const path = pathOf(request.url);
+      if (!routesByRealPath(request.url)) {
+        return problemResponse(
+          new AppError('BAD_REQUEST', "The Host header is too short to route this request: send the server's name or address (4 characters or more)."),
+          { instance: path, requestId: requestIdOf(set), retryAfterSeconds: deps.retryAfterSeconds },
+          { 'x-request-id': requestIdOf(set) ?? '' },
+        );
+      }
       if (deps.draining() && !PROBES.has(path)) {
         return problemResponse(
           new AppError('SHUTTING_DOWN', 'The service is shutting down; retry on another instance.'),

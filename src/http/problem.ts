@@ -8,6 +8,7 @@ import { AppError, type ErrorCode, type FieldIssue, ValidationError, isAppError 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   VALIDATION_FAILED: 422,
   MALFORMED_JSON: 400,
+  BAD_REQUEST: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,
   NOT_FOUND: 404,

@@ -4,6 +4,7 @@
  * with no keys at all.
  */
 import { expect, test } from 'bun:test';
+import { connect } from 'node:net';
 import { sha256Hex } from '../../../src/http/auth.ts';
 import { topicFactory } from '../../support/kafka.ts';
 import { freePort, spawnBun, waitFor } from '../../support/process.ts';
@@ -85,6 +86,40 @@ test('keys, scopes and rate limits over the wire', async () => {
   const limited = burst.filter((r) => r.status === 429);
   expect(limited.length).toBeGreaterThanOrEqual(1);
   for (const r of limited) expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+}, 60_000);
+
+/** Sends one raw HTTP/1.1 request (so the Host header is exactly what we say) and returns the status line. */
+function rawStatus(port: number, head: string, payload: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`${head}\r\nContent-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`));
+    let data = '';
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+    socket.on('data', (chunk) => (data += chunk.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(data.split('\r\n')[0] ?? ''));
+  });
+}
+
+test('a Host header too short for the router cannot reach a route past the key check', async () => {
+  // Regression: with `Host: x`, Elysia routed `/xx/sessions/s/complete` as `/sessions/s/complete`
+  // while the key check saw a path that needs no key, and the write was accepted without one.
+  const topic = await freshTopic('auth-host', 1);
+  const port = freePort();
+  spawnBun('src/server.ts', { ...production, HTTP_PORT: String(port), KAFKA_TOPIC: topic, API_KEYS: `writer:ingest:${sha256Hex(INGEST)}` });
+  await waitFor('the API to be ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000);
+  const json = 'Content-Type: application/json';
+  const seen = {
+    shortHostShiftedPath: await rawStatus(port, `POST /xx/sessions/s/complete HTTP/1.1\r\nHost: x\r\n${json}`, body()),
+    shortHostRealPath: await rawStatus(port, `POST /sessions/s/complete HTTP/1.1\r\nHost: ab\r\n${json}\r\nAuthorization: Bearer ${INGEST}`, body()),
+    normalHostWithoutKey: await rawStatus(port, `POST /sessions/s/complete HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${json}`, body()),
+    normalHostWithKey: await rawStatus(port, `POST /sessions/s/complete HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${json}\r\nAuthorization: Bearer ${INGEST}`, body()),
+  };
+  expect(seen).toEqual({
+    shortHostShiftedPath: 'HTTP/1.1 400 Bad Request',
+    shortHostRealPath: 'HTTP/1.1 400 Bad Request',
+    normalHostWithoutKey: 'HTTP/1.1 401 Unauthorized',
+    normalHostWithKey: 'HTTP/1.1 202 Accepted',
+  });
 }, 60_000);
 
 test('auth may be off only in development, with a warning at start-up', async () => {

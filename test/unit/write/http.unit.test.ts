@@ -7,20 +7,21 @@ import { describe, expect, test } from 'bun:test';
 import { AppError } from '../../../src/errors.ts';
 import type { EventMessage } from '../../../src/events/session-completed.ts';
 import { createApp } from '../../../src/http/app.ts';
+import { type Authenticator, createAuthenticator, sha256Hex } from '../../../src/http/auth.ts';
 import { createApiMetrics } from '../../../src/http/metrics.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
 import { createRegistry } from '../../../src/observability/metrics.ts';
 import { createSessionRoutes } from '../../../src/sessions/index.ts';
 import type { EventPublisher } from '../../../src/sessions/service.ts';
 
-function makeApp(publisher: EventPublisher, opts: { draining?: boolean } = {}) {
+function makeApp(publisher: EventPublisher, opts: { draining?: boolean; authenticator?: Authenticator } = {}) {
   const metrics = createApiMetrics(createRegistry());
   const app = createApp({
     logger: silentLogger(),
     metrics,
     retryAfterSeconds: 3,
     accessLogSampleRate: 0,
-    authenticator: undefined,
+    authenticator: opts.authenticator,
     draining: () => opts.draining ?? false,
     readiness: () => ({ ready: true }),
     plugins: [
@@ -133,6 +134,46 @@ describe('routing errors', () => {
     const res = await app.handle(new Request('http://localhost/sessions/s/complete', { method: 'DELETE' }));
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('Host headers shorter than four characters', () => {
+  // Elysia routes such requests by a path cut at a fixed offset (see routesByRealPath in
+  // src/http/app.ts): `Host: x` + `/xx/sessions/s/complete` ran the write route unauthenticated.
+  const withKeys = () =>
+    createAuthenticator([{ name: 'w', scopes: new Set(['ingest'] as const), hash: sha256Hex('k'), ratePerSecond: 1000 }]);
+  const json = { 'content-type': 'application/json' };
+
+  test('a path that Elysia would route elsewhere is refused with 400, nothing published, no key needed to see it', async () => {
+    const { sent, publisher } = recording();
+    const { app } = makeApp(publisher, { authenticator: withKeys() });
+    const res = await app.handle(new Request('http://x/xx/sessions/s/complete', { method: 'POST', headers: json, body: JSON.stringify(body) }));
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    const problem = (await res.json()) as { code: string; detail: string };
+    expect(problem.code).toBe('BAD_REQUEST');
+    expect(problem.detail).toContain('Host header');
+    expect(sent).toHaveLength(0);
+  });
+
+  test('every request with such a Host is refused the same way, with or without a valid key', async () => {
+    const { sent, publisher } = recording();
+    const { app } = makeApp(publisher, { authenticator: withKeys() });
+    for (const url of ['http://x/sessions/s/complete', 'http://ab/healthz', 'http://abc/users/u/stats']) {
+      const res = await app.handle(new Request(url, { method: 'POST', headers: { ...json, authorization: 'Bearer k' }, body: JSON.stringify(body) }));
+      expect({ url, status: res.status }).toEqual({ url, status: 400 });
+    }
+    expect(sent).toHaveLength(0);
+  });
+
+  test('a four-character host (and an IP address) is routed normally', async () => {
+    const { sent, publisher } = recording();
+    const { app } = makeApp(publisher, { authenticator: withKeys() });
+    for (const host of ['abcd', '10.0.0.1:3000']) {
+      const res = await app.handle(new Request(`http://${host}/sessions/s/complete`, { method: 'POST', headers: { ...json, authorization: 'Bearer k' }, body: JSON.stringify(body) }));
+      expect({ host, status: res.status }).toEqual({ host, status: 202 });
+    }
+    expect(sent).toHaveLength(2);
   });
 });
 
