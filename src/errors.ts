@@ -5,7 +5,7 @@
  */
 export const ErrorCodes = {
   CONFIG_INVALID: { retriable: false },
-  /** A request the HTTP edge cannot route safely (see routesByRealPath in src/http/app.ts). */
+  /** A request the HTTP edge cannot route safely (see elysiaPathOf in src/http/app.ts). */
   BAD_REQUEST: { retriable: false },
   VALIDATION_FAILED: { retriable: false },
   MALFORMED_JSON: { retriable: false },

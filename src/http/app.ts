@@ -29,20 +29,29 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Probes and scrapes keep answering while the process drains. */
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
+/**
+ * The request's own path. Bun gives `http://host/path?query`, or only `/path?query` when the
+ * Host header is missing or not a valid host.
+ */
 const pathOf = (url: string): string => {
-  const start = url.indexOf('/', url.indexOf('//') + 2);
+  const start = url.startsWith('/') ? 0 : url.indexOf('/', url.indexOf('//') + 2);
   const q = url.indexOf('?', start);
   return start < 0 ? '/' : url.slice(start, q < 0 ? undefined : q);
 };
 
 /**
- * Whether Elysia (1.4) routes this request by its real path. When Bun's own router does not
- * take a request, Elysia cuts its path from the URL at the first '/' from index 11, assuming
- * "http://" plus a host of at least four characters. With a shorter Host header that is another
- * path than the request's: `Host: x` with `/xx/sessions/s/complete` ran the write route while
- * every check here (access control included) saw `/xx/...`. Such requests are refused first.
+ * The path Elysia (1.4) routes by when Bun's own router did not take the request: it cuts the
+ * URL at the first '/' from index 11, which assumes "http://" plus a host of at least four
+ * characters. With a shorter or an invalid Host header that is another path than the
+ * request's: `Host: x` with `/xx/sessions/s/complete` ran the write route while every check
+ * here (access control included) saw `/xx/...`. Requests on which the two differ are refused
+ * before anything else.
  */
-const routesByRealPath = (url: string): boolean => url.indexOf('/', 11) === url.indexOf('/', url.indexOf('//') + 2);
+const elysiaPathOf = (url: string): string => {
+  const start = url.indexOf('/', 11);
+  const q = url.indexOf('?', start + 1);
+  return q < 0 ? url.substring(start) : url.substring(start, q);
+};
 
 export function createApp(deps: AppDeps) {
   const { logger, metrics } = deps;
@@ -70,9 +79,9 @@ export function createApp(deps: AppDeps) {
       const incoming = request.headers.get('x-request-id');
       set.headers['x-request-id'] = incoming !== null && REQUEST_ID.test(incoming) ? incoming : Bun.randomUUIDv7();
       const path = pathOf(request.url);
-      if (!routesByRealPath(request.url)) {
+      if (elysiaPathOf(request.url) !== path) {
         return problemResponse(
-          new AppError('BAD_REQUEST', "The Host header is too short to route this request: send the server's name or address (4 characters or more)."),
+          new AppError('BAD_REQUEST', 'The Host header is missing, not a valid host, or too short (under 4 characters) for this server to route the request.'),
           { instance: path, requestId: requestIdOf(set), retryAfterSeconds: deps.retryAfterSeconds },
           { 'x-request-id': requestIdOf(set) ?? '' },
         );

@@ -100,7 +100,7 @@ function rawStatus(port: number, head: string, payload: string): Promise<string>
   });
 }
 
-test('a Host header too short for the router cannot reach a route past the key check', async () => {
+test('a Host header the router cannot use (too short, missing, not a host) cannot reach a route past the key check', async () => {
   // Regression: with `Host: x`, Elysia routed `/xx/sessions/s/complete` as `/sessions/s/complete`
   // while the key check saw a path that needs no key, and the write was accepted without one.
   const topic = await freshTopic('auth-host', 1);
@@ -111,12 +111,17 @@ test('a Host header too short for the router cannot reach a route past the key c
   const seen = {
     shortHostShiftedPath: await rawStatus(port, `POST /xx/sessions/s/complete HTTP/1.1\r\nHost: x\r\n${json}`, body()),
     shortHostRealPath: await rawStatus(port, `POST /sessions/s/complete HTTP/1.1\r\nHost: ab\r\n${json}\r\nAuthorization: Bearer ${INGEST}`, body()),
+    // Bun gives only the path as the URL when the Host is missing or not a valid host.
+    noHost: await rawStatus(port, `POST /aaaaaaaaaa/sessions/s/complete HTTP/1.1\r\nHost: \r\n${json}`, body()),
+    invalidHost: await rawStatus(port, `POST /sessions/s/complete HTTP/1.1\r\nHost: abcd/x\r\n${json}\r\nAuthorization: Bearer ${INGEST}`, body()),
     normalHostWithoutKey: await rawStatus(port, `POST /sessions/s/complete HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${json}`, body()),
     normalHostWithKey: await rawStatus(port, `POST /sessions/s/complete HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${json}\r\nAuthorization: Bearer ${INGEST}`, body()),
   };
   expect(seen).toEqual({
     shortHostShiftedPath: 'HTTP/1.1 400 Bad Request',
     shortHostRealPath: 'HTTP/1.1 400 Bad Request',
+    noHost: 'HTTP/1.1 400 Bad Request',
+    invalidHost: 'HTTP/1.1 400 Bad Request',
     normalHostWithoutKey: 'HTTP/1.1 401 Unauthorized',
     normalHostWithKey: 'HTTP/1.1 202 Accepted',
   });

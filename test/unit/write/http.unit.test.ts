@@ -138,7 +138,7 @@ describe('routing errors', () => {
 });
 
 describe('Host headers shorter than four characters', () => {
-  // Elysia routes such requests by a path cut at a fixed offset (see routesByRealPath in
+  // Elysia routes such requests by a path cut at a fixed offset (see elysiaPathOf in
   // src/http/app.ts): `Host: x` + `/xx/sessions/s/complete` ran the write route unauthenticated.
   const withKeys = () =>
     createAuthenticator([{ name: 'w', scopes: new Set(['ingest'] as const), hash: sha256Hex('k'), ratePerSecond: 1000 }]);
