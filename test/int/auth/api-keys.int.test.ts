@@ -5,6 +5,7 @@
  */
 import { expect, test } from 'bun:test';
 import { connect } from 'node:net';
+import fc from 'fast-check';
 import { sha256Hex } from '../../../src/http/auth.ts';
 import { topicFactory } from '../../support/kafka.ts';
 import { freePort, spawnBun, waitFor } from '../../support/process.ts';
@@ -125,6 +126,38 @@ test('a Host header the router cannot use (too short, missing, not a host) canno
     normalHostWithoutKey: 'HTTP/1.1 401 Unauthorized',
     normalHostWithKey: 'HTTP/1.1 202 Accepted',
   });
+}, 60_000);
+
+test('property: whatever the Host header and whatever comes before a protected path, no key means no 2xx', async () => {
+  const topic = await freshTopic('auth-host-prop', 1);
+  const port = freePort();
+  spawnBun('src/server.ts', { ...production, HTTP_PORT: String(port), KAFKA_TOPIC: topic, API_KEYS: `reader:read+ingest:${sha256Hex(INGEST)}` });
+  await waitFor('the API to be ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000);
+  const protectedRoutes = [
+    ['POST', '/sessions/p/complete'],
+    ['POST', '/sessions/complete'],
+    ['GET', '/sessions/p'],
+    ['GET', '/users/auth-user/stats'],
+    ['GET', '/users/auth-user/sessions'],
+    ['GET', '/analytics/latency'],
+  ] as const;
+  const statuses: Record<string, number> = {};
+  await fc.assert(
+    fc.asyncProperty(
+      fc.stringMatching(/^[a-z0-9./:@?#\\-]{0,9}$/), // the Host header, often not a valid host
+      fc.stringMatching(/^(\/[A-Z]{1,12}){0,2}$/), // segments no route has (routes are lower case)
+      fc.constantFrom(...protectedRoutes),
+      async (host, prefix, [method, route]) => {
+        const line = await rawStatus(port, `${method} ${prefix}${route} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json`, method === 'POST' ? body() : '');
+        const status = Number(line.split(' ')[1]);
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        expect({ host, path: `${prefix}${route}`, line, twoHundred: status >= 200 && status < 300 }).toMatchObject({ twoHundred: false });
+      },
+    ),
+    { numRuns: 300 },
+  );
+  console.log(`[auth] Host/prefix property: 300 cases, statuses ${JSON.stringify(statuses)}`);
+  expect(Object.keys(statuses).length).toBeGreaterThan(1); // both refusals (400) and 401/404 were reached
 }, 60_000);
 
 test('auth may be off only in development, with a warning at start-up', async () => {
