@@ -6,35 +6,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { REPO } from './targets.ts';
-
-function chromiumPath(): string {
-  const run = Bun.spawnSync(['sh', join(REPO, 'scripts/install-chromium.sh')], { stdout: 'pipe', stderr: 'pipe' });
-  const path = run.stdout.toString().trim().split('\n').pop() ?? '';
-  if (run.exitCode !== 0 || !path) throw new Error(`no Chromium for the chart: ${run.stderr.toString().trim()}`);
-  return path;
-}
+import { findChromium, launchChromium } from '../../scripts/chromium.ts';
 
 export async function svgToPng(svg: string, pngPath: string, width: number): Promise<void> {
+  const found = findChromium();
+  if ('unavailable' in found) throw new Error(`${found.unavailable} (for the chart)`);
   const userDataDir = mkdtempSync(join(tmpdir(), 'bench-chart-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumPath(),
-    headless: true,
-    timeout: 30_000,
-    viewport: { width, height: 800 },
-    deviceScaleFactor: 1,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const context = await launchChromium(found.path, userDataDir, { width, height: 800 });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     await page.setContent(`<!doctype html><html><body style="margin:0;background:#fff">${svg}</body></html>`, { waitUntil: 'load' });

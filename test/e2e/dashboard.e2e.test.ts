@@ -12,7 +12,8 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { findChromium, launchChromium } from '../../scripts/chromium.ts';
 import { createClickHouseInserter } from '../../consumers/clickhouse/inserter.ts';
 import { toSessionEventRow } from '../../consumers/clickhouse/rows.ts';
 import { createAnalyticsRoutes, createKafkaConsumerLagProbe } from '../../src/analytics/index.ts';
@@ -29,14 +30,8 @@ const ROOT = join(import.meta.dir, '../..');
 const READ_KEY = 'dashboard-test-read-key';
 const SCREENSHOT = join(ROOT, 'test/artifacts/dashboard.png');
 
-function findChromium(): { path: string } | { skip: string } {
-  const run = Bun.spawnSync(['sh', join(ROOT, 'scripts/install-chromium.sh')], { stderr: 'pipe', stdout: 'pipe' });
-  const path = run.stdout.toString().trim().split('\n').pop() ?? '';
-  if (run.exitCode === 0 && path !== '') return { path };
-  return { skip: `no Chromium: ${run.stderr.toString().trim() || `install-chromium.sh exited ${run.exitCode}`}` };
-}
 const browserBinary = findChromium();
-if ('skip' in browserBinary) console.warn(`SKIP dashboard e2e: ${browserBinary.skip}`);
+if ('unavailable' in browserBinary) console.warn(`SKIP dashboard e2e: ${browserBinary.unavailable}`);
 
 const database = await freshDatabase('dashboard');
 const freshTopic = topicFactory();
@@ -83,7 +78,7 @@ describe('GET /dashboard in headless Chromium', () => {
     rmSync(userDataDir, { recursive: true, force: true });
   });
 
-  test.skipIf('skip' in browserBinary)(
+  test.skipIf('unavailable' in browserBinary)(
     'renders throughput, duration, pipeline lag and consumer lag charts with data, and refreshes itself',
     async () => {
       const executablePath = 'path' in browserBinary ? browserBinary.path : '';
@@ -121,22 +116,8 @@ describe('GET /dashboard in headless Chromium', () => {
       expect(bad.status).toBe(422);
       expect(await bad.text()).toContain('query.to');
 
-      // A fresh profile (--user-data-dir) per run; playwright-core adds --headless itself.
-      browser = await chromium.launchPersistentContext(userDataDir, {
-        executablePath,
-        headless: true,
-        timeout: 30_000,
-        viewport: { width: 1400, height: 1000 },
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      // A fresh profile (--user-data-dir) per run.
+      browser = await launchChromium(executablePath, userDataDir, { width: 1400, height: 1000 });
       const page = browser.pages()[0] ?? (await browser.newPage());
       const requested: string[] = [];
       const pageErrors: string[] = [];
