@@ -4,20 +4,10 @@
  * agree after every kind of batch. Pure.
  */
 import { OUTCOMES, type Outcome } from '../../src/events/session-completed.ts';
+import type { UserStats } from '../../src/reads/service.ts';
 import type { SessionRow } from './projection.ts';
 
-export interface UserStats {
-  readonly userId: string;
-  readonly sessionsCompleted: number;
-  readonly totalDurationMs: number;
-  readonly avgDurationMs: number;
-  /** Over the sessions that have a score; null when none has. */
-  readonly bestScore: number | null;
-  readonly avgScore: number | null;
-  readonly scoredSessions: number;
-  readonly outcomes: Readonly<Record<Outcome, number>>;
-  readonly lastCompletedAt: string;
-}
+export type { UserStats };
 
 /** Stats of one user from that user's rows; undefined when the user has no session. */
 export function userStatsOf(userId: string, rows: readonly SessionRow[]): UserStats | undefined {

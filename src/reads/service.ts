@@ -24,16 +24,26 @@ export interface SessionView {
   readonly projectedAt: string;
 }
 
-export interface UserStatsView {
+/**
+ * What `user_stats` holds for one user: the aggregates of that user's rows in `sessions`. The
+ * consumer's writer keeps it so, and consumers/postgres/stats.ts computes it from rows (the
+ * reference the tests compare with).
+ */
+export interface UserStats {
   readonly userId: string;
   readonly sessionsCompleted: number;
   readonly totalDurationMs: number;
   readonly avgDurationMs: number;
+  /** Over the sessions that have a score; null when none has. */
   readonly bestScore: number | null;
   readonly avgScore: number | null;
   readonly scoredSessions: number;
   readonly outcomes: Readonly<Record<Outcome, number>>;
   readonly lastCompletedAt: string;
+}
+
+/** A user's stats as the API returns them: the row, with when it last changed. */
+export interface UserStatsView extends UserStats {
   readonly updatedAt: string;
 }
 
