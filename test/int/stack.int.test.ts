@@ -2,7 +2,8 @@
  * Proves the native stack is real, from Bun: a round trip through each service with real values.
  * Every resource is unique to this run and its cleanup is registered where it is made.
  */
-import { afterAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
+import { registerCleanups } from '../support/cleanups.ts';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,10 +27,7 @@ import { startService } from '../../stack/service.ts';
 
 const config = loadConfig(process.env);
 const runId = randomUUID().slice(0, 8);
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = registerCleanups('file');
 
 /** Polls `read` until `done(value)` or the deadline; returns the last value (the test asserts). */
 async function pollFor<T>(read: () => Promise<T> | T, done: (v: T) => boolean, timeoutMs: number): Promise<T> {

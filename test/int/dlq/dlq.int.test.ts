@@ -4,7 +4,8 @@
  * them; a message fixed since is redriven (original key, value and headers) and projects; redrive
  * never re-publishes what it already redrove, nor the same failure dead-lettered by two groups.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { beforeAll, expect, test } from 'bun:test';
+import { registerCleanups } from '../../support/cleanups.ts';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Partitioners } from 'kafkajs';
@@ -24,10 +25,7 @@ const suffix = `${Date.now().toString(36)}-${randomUUID().slice(0, 6)}`;
 const topic = `test.dlq.${suffix}`;
 const dlqTopic = `${topic}.dlq`;
 const groupId = `test.dlq.${suffix}.postgres`;
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-});
+const cleanups = registerCleanups('file');
 
 let db: ScratchDb;
 const producer = testKafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });

@@ -4,7 +4,8 @@
  * schema / database): both versions project exactly, nothing is dead-lettered, and a session
  * completed once in v1 and again in v2 resolves by (completedAt, id) as within one version.
  */
-import { afterEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
+import { registerCleanups } from '../../support/cleanups.ts';
 import { Registry } from 'prom-client';
 import { createClickHouseInserter } from '../../../consumers/clickhouse/inserter.ts';
 import { createClickHouseSink } from '../../../consumers/clickhouse/sink.ts';
@@ -18,10 +19,7 @@ import { aggregateFromSessions, createScratchDb, makeEvent, readSnapshot, refere
 import { createTestTopic, kafka, type TestTopic } from '../runtime/kafka-helpers.ts';
 
 const database = await freshDatabase('versions');
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+const cleanups = registerCleanups();
 
 function startConsumer(t: TestTopic, groupId: string, sink: BatchSink) {
   const consumer = createConsumer({

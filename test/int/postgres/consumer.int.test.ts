@@ -4,7 +4,8 @@
  * the write and the commit); a database error retried until it clears; a poison message on the
  * DLQ while the rest proceed. Each test has its own topic, group and schema.
  */
-import { afterEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
+import { registerCleanups } from '../../support/cleanups.ts';
 import { Registry } from 'prom-client';
 import { createPostgresSink } from '../../../consumers/postgres/sink.ts';
 import { createPgSessionStore } from '../../../consumers/postgres/store.ts';
@@ -23,10 +24,7 @@ import {
   type ScratchDb,
 } from './pg-helpers.ts';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+const cleanups = registerCleanups();
 
 async function setup(name: string, partitions = 3): Promise<{ t: TestTopic; db: ScratchDb }> {
   const t = await createTestTopic(name, partitions);

@@ -2,7 +2,8 @@
  * The real process, `bun consumers/postgres/main.ts`: SIGKILLed in the middle of a stream and
  * restarted, it ends exact; it serves /healthz /readyz /metrics; SIGTERM drains and exits 0.
  */
-import { afterEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
+import { registerCleanups } from '../../support/cleanups.ts';
 import { join } from 'node:path';
 import type { Subprocess } from 'bun';
 import { createTestTopic, waitGroupCaughtUp, type TestTopic } from '../runtime/kafka-helpers.ts';
@@ -19,10 +20,7 @@ import {
 } from './pg-helpers.ts';
 
 const ROOT = join(import.meta.dir, '../../..');
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+const cleanups = registerCleanups();
 
 function spawnConsumer(t: TestTopic, db: ScratchDb, port: number): Subprocess {
   const url = new URL(config.DATABASE_URL);

@@ -5,7 +5,8 @@
  * writing into the new tables. In-place mode restores rows missing from a consistent but older
  * copy (e.g. a restored backup).
  */
-import { afterEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
+import { registerCleanups } from '../../support/cleanups.ts';
 import { Registry } from 'prom-client';
 import { createPostgresSink } from '../../../consumers/postgres/sink.ts';
 import { createPgSessionStore } from '../../../consumers/postgres/store.ts';
@@ -27,10 +28,7 @@ import { dropSchema } from '../../../consumers/postgres/schema.ts';
 import { USER_STATS_COLUMNS, USER_STATS_FROM_SESSIONS } from '../../../consumers/postgres/store-sql.ts';
 import type { SessionCompleted } from '../../../src/events/session-completed.ts';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+const cleanups = registerCleanups();
 
 function history(n: number, prefix: string, t0 = Date.parse('2026-07-01T00:00:00.000Z')): SessionCompleted[] {
   return Array.from({ length: n }, (_, i) =>

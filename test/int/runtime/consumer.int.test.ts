@@ -3,7 +3,8 @@
  * Kafka): batching, commits only after the write, dead letters with their reason headers,
  * retry with backoff while the partition waits, and stop() interrupting a backoff.
  */
-import { afterEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
+import { registerCleanups } from '../../support/cleanups.ts';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { createConsumer, type BatchSink, type RunningConsumer, type SessionCompleted } from '../../../consumers/runtime/index.ts';
@@ -11,10 +12,7 @@ import { DLQ_HEADERS } from '../../../consumers/runtime/dead-letter.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
 import { createTestTopic, kafka, type TestTopic } from './kafka-helpers.ts';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+const cleanups = registerCleanups();
 
 async function topicFor(name: string, partitions = 3): Promise<TestTopic> {
   const t = await createTestTopic(name, partitions);
