@@ -23,13 +23,14 @@ import { join } from 'node:path';
 import { createClickHouseInserter } from '../consumers/clickhouse/inserter.ts';
 import { toSessionEventRows, toSessionEventRow } from '../consumers/clickhouse/rows.ts';
 import { createClickHouseSink } from '../consumers/clickhouse/sink.ts';
-import { createConsumer } from '../consumers/runtime/index.ts';
+import { type BatchSink, createConsumer } from '../consumers/runtime/index.ts';
 import { createClickHouseClient } from '../src/analytics/clickhouse.ts';
 import { loadConfig } from '../src/config.ts';
 import { EVENT_TYPE, EVENT_VERSION, encodeSessionCompleted, type SessionCompleted } from '../src/events/session-completed.ts';
 import { createKafka } from '../src/kafka/client.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { createRegistry } from '../src/observability/metrics.ts';
+import { produceEvents } from './lib/replay.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -82,24 +83,27 @@ function eventAt(i: number, receivedAtMs: number): SessionCompleted {
   };
 }
 
-async function produceAll(producer: ReturnType<typeof kafka.producer>, topic: string, n: number, base: number) {
-  const CHUNK = 10_000;
-  const inFlight: Promise<unknown>[] = [];
-  for (let start = 0; start < n; start += CHUNK) {
-    const messages = [];
-    for (let i = start; i < Math.min(n, start + CHUNK); i++) messages.push(encodeSessionCompleted(eventAt(i, base + i)));
-    inFlight.push(producer.send({ topic, messages }));
-    if (inFlight.length >= 4) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
-}
-
 async function main() {
   const admin = kafka.admin();
   await admin.connect();
   const topic = `bench.ch-replay.${tag}`;
   const dlq = `${topic}.dlq`;
   const steadyTopic = `bench.ch-steady.${tag}`;
+  /** A consumer with the ClickHouse consumer's batch settings, from the earliest offset. */
+  const benchConsumer = (from: string, groupId: string, sink: BatchSink) =>
+    createConsumer({
+      kafka,
+      topic: from,
+      dlqTopic: dlq,
+      groupId,
+      sink,
+      batchMaxEvents: config.CH_BATCH_MAX_EVENTS,
+      batchMaxWaitMs: config.CH_BATCH_MAX_WAIT_MS,
+      retryMaxBackoffMs: 2_000,
+      logger,
+      registry: createRegistry(),
+      fromBeginning: true,
+    });
   await admin.createTopics({
     topics: [topic, dlq, steadyTopic].map((t) => ({ topic: t, numPartitions: PARTITIONS, replicationFactor: 1 })),
     waitForLeaders: true,
@@ -141,23 +145,11 @@ async function main() {
     const producer = kafka.producer();
     await producer.connect();
     t = performance.now();
-    await produceAll(producer, topic, N, base);
+    await produceEvents(producer, topic, N, (i) => eventAt(i, base + i));
     const produceSeconds = (performance.now() - t) / 1000;
     log(`produced ${N} in ${produceSeconds.toFixed(1)} s; consuming`);
 
-    const consumer = createConsumer({
-      kafka,
-      topic,
-      dlqTopic: dlq,
-      groupId: `${topic}.group`,
-      sink: createClickHouseSink({ inserter }),
-      batchMaxEvents: config.CH_BATCH_MAX_EVENTS,
-      batchMaxWaitMs: config.CH_BATCH_MAX_WAIT_MS,
-      retryMaxBackoffMs: 2_000,
-      logger,
-      registry: createRegistry(),
-      fromBeginning: true,
-    });
+    const consumer = benchConsumer(topic, `${topic}.group`, createClickHouseSink({ inserter }));
     t = performance.now();
     await consumer.start();
     const deadline = Date.now() + 600_000;
@@ -185,19 +177,7 @@ async function main() {
 
     // ---- baseline 3: the same replay into a sink that writes nothing (Kafka fetch + decode +
     // batching + commits only): the ceiling the runtime leaves for any sink on this machine.
-    const noop = createConsumer({
-      kafka,
-      topic,
-      dlqTopic: dlq,
-      groupId: `${topic}.noop`,
-      sink: { name: 'noop', write: async () => {} },
-      batchMaxEvents: config.CH_BATCH_MAX_EVENTS,
-      batchMaxWaitMs: config.CH_BATCH_MAX_WAIT_MS,
-      retryMaxBackoffMs: 2_000,
-      logger,
-      registry: createRegistry(),
-      fromBeginning: true,
-    });
+    const noop = benchConsumer(topic, `${topic}.noop`, { name: 'noop', write: async () => {} });
     t = performance.now();
     await noop.start();
     await noop.whenCaughtUp(600_000);
@@ -208,19 +188,7 @@ async function main() {
 
     // ---- freshness at a steady rate
     if (STEADY_S > 0 && RATE > 0) {
-      const steady = createConsumer({
-        kafka,
-        topic: steadyTopic,
-        dlqTopic: dlq,
-        groupId: `${steadyTopic}.group`,
-        sink: createClickHouseSink({ inserter }),
-        batchMaxEvents: config.CH_BATCH_MAX_EVENTS,
-        batchMaxWaitMs: config.CH_BATCH_MAX_WAIT_MS,
-        retryMaxBackoffMs: 2_000,
-        logger,
-        registry: createRegistry(),
-        fromBeginning: true,
-      });
+      const steady = benchConsumer(steadyTopic, `${steadyTopic}.group`, createClickHouseSink({ inserter }));
       await steady.start();
       const startedAt = Date.now();
       const tickMs = 20;

@@ -36,6 +36,7 @@ import { EVENT_TYPE, EVENT_VERSION, encodeSessionCompleted, type SessionComplete
 import { createKafka } from '../src/kafka/client.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { naivePerEventWrite } from './lib/pg-naive.ts';
+import { produceEvents } from './lib/replay.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -89,21 +90,6 @@ function eventAt(i: number, receivedAtMs: number): SessionCompleted {
       ...(i % 2 === 0 ? { attributes: { level: i % 50, mode: 'ranked' } } : {}),
     },
   };
-}
-
-async function produceAll(producer: ReturnType<typeof kafka.producer>, topic: string, n: number, base: number) {
-  const CHUNK = 10_000;
-  const inFlight: Promise<unknown>[] = [];
-  for (let start = 0; start < n; start += CHUNK) {
-    const messages = [];
-    for (let i = start; i < Math.min(n, start + CHUNK); i++) {
-      const m = encodeSessionCompleted(eventAt(i, base + i));
-      messages.push({ key: m.key, value: m.value, headers: { ...m.headers } });
-    }
-    inFlight.push(producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] }));
-    if (inFlight.length >= 4) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
 }
 
 async function withSchema<T>(admin: pg.Pool, prefix: string, work: (schema: string, pool: pg.Pool) => Promise<T>): Promise<T> {
@@ -169,6 +155,21 @@ async function main() {
   const topic = `bench.pg-replay.${tag}`;
   const steadyTopic = `bench.pg-steady.${tag}`;
   const dlq = `${topic}.dlq`;
+  /** A consumer with the Postgres consumer's batch settings, from the earliest offset. */
+  const benchConsumer = (from: string, groupId: string, pool: pg.Pool, registry: Registry) =>
+    createConsumer({
+      kafka,
+      topic: from,
+      dlqTopic: dlq,
+      groupId,
+      sink: createPostgresSink(createPgSessionStore(pool), logger),
+      batchMaxEvents: config.PG_BATCH_MAX_EVENTS,
+      batchMaxWaitMs: config.PG_BATCH_MAX_WAIT_MS,
+      retryMaxBackoffMs: 2_000,
+      logger,
+      registry,
+      fromBeginning: true,
+    });
   const groups = [`${topic}.group`, `${steadyTopic}.group`];
   await admin.createTopics({
     topics: [topic, steadyTopic, dlq].map((t) => ({ topic: t, numPartitions: PARTITIONS, replicationFactor: 1 })),
@@ -216,25 +217,13 @@ async function main() {
     const producer = kafka.producer();
     await producer.connect();
     let t = performance.now();
-    await produceAll(producer, topic, N, base);
+    await produceEvents(producer, topic, N, (i) => eventAt(i, base + i));
     const produceSeconds = (performance.now() - t) / 1000;
     log(`produced ${N} in ${produceSeconds.toFixed(1)} s; consuming`);
 
     await withSchema(pgAdmin, 'bench_pg_replay', async (_schema, pool) => {
       const registry = new Registry();
-      const consumer = createConsumer({
-        kafka,
-        topic,
-        dlqTopic: dlq,
-        groupId: groups[0]!,
-        sink: createPostgresSink(createPgSessionStore(pool), logger),
-        batchMaxEvents: config.PG_BATCH_MAX_EVENTS,
-        batchMaxWaitMs: config.PG_BATCH_MAX_WAIT_MS,
-        retryMaxBackoffMs: 2_000,
-        logger,
-        registry,
-        fromBeginning: true,
-      });
+      const consumer = benchConsumer(topic, groups[0]!, pool, registry);
       t = performance.now();
       const cpu0 = process.cpuUsage();
       await consumer.start();
@@ -269,19 +258,7 @@ async function main() {
     if (STEADY_S > 0 && RATE > 0) {
       await withSchema(pgAdmin, 'bench_pg_steady', async (_schema, pool) => {
         const registry = new Registry();
-        const consumer = createConsumer({
-          kafka,
-          topic: steadyTopic,
-          dlqTopic: dlq,
-          groupId: groups[1]!,
-          sink: createPostgresSink(createPgSessionStore(pool), logger),
-          batchMaxEvents: config.PG_BATCH_MAX_EVENTS,
-          batchMaxWaitMs: config.PG_BATCH_MAX_WAIT_MS,
-          retryMaxBackoffMs: 2_000,
-          logger,
-          registry,
-          fromBeginning: true,
-        });
+        const consumer = benchConsumer(steadyTopic, groups[1]!, pool, registry);
         await consumer.start();
         const tickMs = 50;
         const perTick = Math.max(1, Math.round((RATE * tickMs) / 1000));
