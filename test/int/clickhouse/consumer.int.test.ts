@@ -11,7 +11,7 @@ import { silentLogger } from '../../../src/observability/logger.ts';
 import { createRegistry } from '../../../src/observability/metrics.ts';
 import { readTopic, testKafka, topicFactory } from '../../support/kafka.ts';
 import { makeEvent } from '../../unit/clickhouse/make-event.ts';
-import { freshDatabase, select, testClickHouse, waitFor } from './support.ts';
+import { freshDatabase, select, type StoredEventRow, testClickHouse, waitFor } from './support.ts';
 
 const database = await freshDatabase('consumer');
 const freshTopic = topicFactory();
@@ -63,20 +63,7 @@ const events = (n: number, tag: string, base = T0): SessionCompleted[] =>
     }),
   );
 
-interface StoredRow {
-  event_id: string;
-  session_id: string;
-  user_id: string;
-  outcome: string;
-  score: number | null;
-  duration_ms: number;
-  started_at: number;
-  completed_at: number;
-  received_at: number;
-  client_to_api_lag_ms: number;
-  api_to_analytics_lag_ms: number;
-  ingested_at_ms: number;
-}
+type StoredRow = StoredEventRow;
 
 const storedRows = (tag: string) =>
   select<StoredRow>(

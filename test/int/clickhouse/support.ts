@@ -68,3 +68,19 @@ export async function select<T>(client: ClickHouseClient, query: string): Promis
   const result = await client.query({ query, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
   return result.json<T>();
 }
+
+/** A `session_events` row as the tests select it (instants as epoch milliseconds). */
+export interface StoredEventRow {
+  event_id: string;
+  session_id: string;
+  user_id: string;
+  outcome: string;
+  score: number | null;
+  duration_ms: number;
+  started_at: number;
+  completed_at: number;
+  received_at: number;
+  client_to_api_lag_ms: number;
+  api_to_analytics_lag_ms: number;
+  ingested_at_ms: number;
+}

@@ -14,7 +14,7 @@ import { createPgSessionStore } from '../../../consumers/postgres/store.ts';
 import { type BatchSink, createConsumer } from '../../../consumers/runtime/index.ts';
 import { encodeSessionCompleted, type SessionCompleted } from '../../../src/events/session-completed.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
-import { freshDatabase, select, testClickHouse } from '../clickhouse/support.ts';
+import { freshDatabase, select, type StoredEventRow, testClickHouse } from '../clickhouse/support.ts';
 import { aggregateFromSessions, createScratchDb, makeEvent, readSnapshot, referenceModel, roundStats } from '../postgres/pg-helpers.ts';
 import { createTestTopic, kafka, type TestTopic } from '../runtime/kafka-helpers.ts';
 
@@ -92,18 +92,8 @@ function mixedVersionHistory(tag: string): SessionCompleted[] {
   return out;
 }
 
-interface StoredRow {
-  event_id: string;
-  session_id: string;
-  user_id: string;
-  outcome: string;
-  score: number | null;
-  duration_ms: number;
-  started_at: number;
-  completed_at: number;
-  received_at: number;
-  client_to_api_lag_ms: number;
-}
+/** The columns this test selects. */
+type StoredRow = Omit<StoredEventRow, 'api_to_analytics_lag_ms' | 'ingested_at_ms'>;
 
 describe('v1 and v2 on the same topic, through the real consumers', () => {
   test('both versions project exactly into Postgres and ClickHouse; none is dead-lettered', async () => {
