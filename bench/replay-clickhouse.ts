@@ -24,12 +24,12 @@ import { createClickHouseInserter } from '../consumers/clickhouse/inserter.ts';
 import { toSessionEventRows, toSessionEventRow } from '../consumers/clickhouse/rows.ts';
 import { createClickHouseSink } from '../consumers/clickhouse/sink.ts';
 import { type BatchSink, createConsumer } from '../consumers/runtime/index.ts';
-import { createClickHouseClient } from '../src/analytics/clickhouse.ts';
-import { loadConfig } from '../src/config.ts';
-import { EVENT_TYPE, EVENT_VERSION, encodeSessionCompleted, type SessionCompleted } from '../src/events/session-completed.ts';
-import { createKafka } from '../src/kafka/client.ts';
-import { silentLogger } from '../src/observability/logger.ts';
-import { createRegistry } from '../src/observability/metrics.ts';
+import { createClickHouseClient } from '../src/kernel/clickhouse/client.ts';
+import { loadConfig } from '../src/kernel/config.ts';
+import { EVENT_TYPE, EVENT_VERSION, encodeSessionCompleted, type SessionCompleted } from '../src/kernel/events/session-completed.ts';
+import { createKafka } from '../src/kernel/kafka/client.ts';
+import { silentLogger } from '../src/kernel/observability/logger.ts';
+import { createRegistry } from '../src/kernel/observability/metrics.ts';
 import { produceEvents } from './lib/replay.ts';
 
 const { values: args } = parseArgs({

@@ -24,17 +24,17 @@
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { Registry } from 'prom-client';
-import { createPgPool } from '../consumers/postgres/pool.ts';
+import { createPgPool } from '../src/kernel/postgres/pool.ts';
 import { projectBatch } from '../consumers/postgres/projection.ts';
 import { createReadModelSchema, dropSchema, scratchSchemaName } from '../consumers/postgres/schema.ts';
 import { createPostgresSink } from '../consumers/postgres/sink.ts';
 import { createPgSessionStore } from '../consumers/postgres/store.ts';
 import { USER_STATS_COLUMNS, USER_STATS_FROM_SESSIONS } from '../consumers/postgres/store-sql.ts';
 import { createConsumer } from '../consumers/runtime/index.ts';
-import { loadConfig } from '../src/config.ts';
-import { EVENT_TYPE, EVENT_VERSION, encodeSessionCompleted, type SessionCompleted } from '../src/events/session-completed.ts';
-import { createKafka } from '../src/kafka/client.ts';
-import { silentLogger } from '../src/observability/logger.ts';
+import { loadConfig } from '../src/kernel/config.ts';
+import { EVENT_TYPE, EVENT_VERSION, encodeSessionCompleted, type SessionCompleted } from '../src/kernel/events/session-completed.ts';
+import { createKafka } from '../src/kernel/kafka/client.ts';
+import { silentLogger } from '../src/kernel/observability/logger.ts';
 import { naivePerEventWrite } from './lib/pg-naive.ts';
 import { produceEvents } from './lib/replay.ts';
 

@@ -4,15 +4,8 @@
  *
  *   bun scripts/api-key.ts create --name checkout-service --scopes ingest[,read] [--rate 5000]
  */
-import { randomBytes } from 'node:crypto';
-import { SCOPES, parseApiKeys, sha256Hex } from '../src/http/auth.ts';
-
-export function newApiKey(name: string, scopes: readonly string[], rate?: number): { key: string; entry: string } {
-  const key = `sk_${randomBytes(24).toString('base64url')}`;
-  const entry = `${name}:${scopes.join('+')}:${sha256Hex(key)}${rate === undefined ? '' : `:${rate}`}`;
-  parseApiKeys(entry); // the same checks the API applies at start-up
-  return { key, entry };
-}
+import { SCOPES } from '../src/kernel/api-keys.ts';
+import { newApiKey } from './lib/api-key.ts';
 
 if (import.meta.main) {
   const args = process.argv.slice(2);

@@ -23,16 +23,16 @@
  * A crash between the publish and the ledger write may redrive that one message again next time:
  * harmless, see above.
  *
- * Settings: KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_DLQ_TOPIC (src/config.ts).
+ * Settings: KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_DLQ_TOPIC (src/kernel/config.ts).
  */
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { type IHeaders, type Kafka, type KafkaMessage, Partitioners } from 'kafkajs';
 import pino from 'pino';
 import { DLQ_HEADERS } from '../consumers/runtime/dead-letter.ts';
-import { type Config, loadConfig } from '../src/config.ts';
-import { createKafka } from '../src/kafka/client.ts';
-import { createLogger, silentLogger } from '../src/observability/logger.ts';
+import { type Config, loadConfig } from '../src/kernel/config.ts';
+import { createKafka } from '../src/kernel/kafka/client.ts';
+import { createLogger, silentLogger } from '../src/kernel/observability/logger.ts';
 import { hideKafkajsTimerWarning } from '../stack/log.ts';
 
 /** Added to a redriven message: where it originally failed (topic/partition/offset). */

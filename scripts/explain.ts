@@ -15,9 +15,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { seedReadModel, syntheticRows } from '../bench/lib/pg-seed.ts';
+import { seedReadModel, syntheticRows } from './lib/pg-seed.ts';
 import { csvChunks } from '../consumers/postgres/copy-csv.ts';
-import { createPgPool } from '../consumers/postgres/pool.ts';
+import { createPgPool } from '../src/kernel/postgres/pool.ts';
 import { createReadModelSchema, dropSchema, scratchSchemaName } from '../consumers/postgres/schema.ts';
 import {
   COPY_STAGING,
@@ -25,7 +25,7 @@ import {
   RECOMPUTE_USER_STATS,
   UPSERT_SESSIONS,
 } from '../consumers/postgres/store-sql.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/kernel/config.ts';
 import { READ_QUERIES } from '../src/reads/queries.ts';
 
 export interface PlanCase {

@@ -20,11 +20,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/kernel/config.ts';
 import { hideKafkajsTimerWarning } from '../stack/log.ts';
-import { FAULTS, type FaultName } from '../test/fault/harness/faults.ts';
-import { formatReport, totals } from '../test/fault/harness/report.ts';
-import { DEFAULT_SCENARIO, runFaultScenario, type ScenarioReport } from '../test/fault/harness/scenario.ts';
+import { FAULTS, type FaultName } from './lib/fault/faults.ts';
+import { formatReport, totals } from './lib/fault/report.ts';
+import { DEFAULT_SCENARIO, runFaultScenario, type ScenarioReport } from './lib/fault/scenario.ts';
 
 /** The promises a run must keep; each failure is one line. */
 export function brokenPromises(report: ScenarioReport): string[] {

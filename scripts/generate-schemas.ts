@@ -1,12 +1,12 @@
 /**
  * Writes the published JSON Schema files (schemas/session-completed.v<N>.json) from the zod wire
- * schemas. `npm run schemas` after changing src/events/session-completed.ts; commit the result.
+ * schemas. `npm run schemas` after changing src/kernel/events/session-completed.ts; commit the result.
  * `--check` writes nothing and exits 1 when a file is missing, stale or no longer generated
  * (the unit tier runs the same comparison: test/unit/events/schemas.unit.test.ts).
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { renderSchemaFiles, SCHEMA_DIR } from '../src/events/json-schema.ts';
+import { renderSchemaFiles, SCHEMA_DIR } from '../src/kernel/events/json-schema.ts';
 
 const dir = resolve(import.meta.dir, '..', SCHEMA_DIR);
 const check = process.argv.includes('--check');

@@ -28,16 +28,16 @@ import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { Registry } from 'prom-client';
-import { createPgPool } from '../consumers/postgres/pool.ts';
+import { createPgPool } from '../src/kernel/postgres/pool.ts';
 import { assertSchemaName, createReadModelSchema, dropSchema } from '../consumers/postgres/schema.ts';
 import { createPostgresSink } from '../consumers/postgres/sink.ts';
 import { WRITER_LOCK_NAMESPACE } from '../consumers/postgres/store-sql.ts';
 import { createPgSessionStore } from '../consumers/postgres/store.ts';
 import { createConsumer } from '../consumers/runtime/index.ts';
-import { loadConfig, type Config } from '../src/config.ts';
-import { AppError, describeError } from '../src/errors.ts';
-import { createKafka } from '../src/kafka/client.ts';
-import { createLogger, type Logger } from '../src/observability/logger.ts';
+import { loadConfig, type Config } from '../src/kernel/config.ts';
+import { AppError, describeError } from '../src/kernel/errors.ts';
+import { createKafka } from '../src/kernel/kafka/client.ts';
+import { createLogger, type Logger } from '../src/kernel/observability/logger.ts';
 
 const READ_MODEL_TABLES = ['sessions', 'user_stats'] as const;
 

@@ -9,17 +9,17 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { type Config, loadConfig } from '../src/config.ts';
-import { AppError, isAppError } from '../src/errors.ts';
-import { ensureConfiguredTopics } from '../src/kafka/topics.ts';
-import { silentLogger } from '../src/observability/logger.ts';
+import { type Config, loadConfig } from '../src/kernel/config.ts';
+import { AppError, isAppError } from '../src/kernel/errors.ts';
+import { ensureConfiguredTopics } from '../src/kernel/kafka/topics.ts';
+import { silentLogger } from '../src/kernel/observability/logger.ts';
 import { consoleStackLog, stackDir, stackStatus, startStack, stopStack } from '../stack/index.ts';
 import { seconds } from '../stack/log.ts';
 import { REPO_ROOT } from '../stack/paths.ts';
 import { cmdlineHas, inspectPidFile, processState, removeFile, spawnDetached, stopProcess, tailFile } from '../stack/process.ts';
-import { sha256Hex } from '../src/http/auth.ts';
-import { newApiKey } from './api-key.ts';
-import { migrate } from './migrate.ts';
+import { sha256Hex } from '../src/kernel/api-keys.ts';
+import { newApiKey } from './lib/api-key.ts';
+import { migrate } from './lib/migrate.ts';
 
 const log = consoleStackLog('[system]');
 

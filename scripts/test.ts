@@ -18,14 +18,14 @@
  * `npm run stack -- stop` stops it.
  */
 import { spawn } from 'node:child_process';
-import { loadConfig } from '../src/config.ts';
-import { isAppError } from '../src/errors.ts';
-import { ensureConfiguredTopics } from '../src/kafka/topics.ts';
-import { silentLogger } from '../src/observability/logger.ts';
+import { loadConfig } from '../src/kernel/config.ts';
+import { isAppError } from '../src/kernel/errors.ts';
+import { ensureConfiguredTopics } from '../src/kernel/kafka/topics.ts';
+import { silentLogger } from '../src/kernel/observability/logger.ts';
 import { startStack } from '../stack/index.ts';
 import { consoleStackLog, hideKafkajsTimerWarning, seconds } from '../stack/log.ts';
 import { REPO_ROOT } from '../stack/paths.ts';
-import { migrate } from './migrate.ts';
+import { migrate } from './lib/migrate.ts';
 
 const TIERS = ['unit', 'int', 'e2e', 'fault'] as const;
 /**

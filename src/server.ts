@@ -9,20 +9,20 @@
  */
 import type { Server } from 'bun';
 import type { AnyElysia } from 'elysia';
-import pg from 'pg';
+import { createPgPool } from './kernel/postgres/pool.ts';
 import { createAnalyticsRoutes, createKafkaConsumerLagProbe } from './analytics/index.ts';
-import { createClickHouseClient } from './analytics/clickhouse.ts';
+import { createClickHouseClient } from './kernel/clickhouse/client.ts';
 import { createReadRoutes } from './reads/index.ts';
-import { type Config, loadConfig } from './config.ts';
-import { AppError, describeError, isAppError } from './errors.ts';
+import { type Config, loadConfig } from './kernel/config.ts';
+import { AppError, describeError, isAppError } from './kernel/errors.ts';
 import { createApp } from './http/app.ts';
 import { type Authenticator, createAuthenticator } from './http/auth.ts';
 import { type ApiMetrics, createApiMetrics } from './http/metrics.ts';
-import { createKafka } from './kafka/client.ts';
+import { createKafka } from './kernel/kafka/client.ts';
 import { GroupCommitProducer } from './kafka/group-commit.ts';
 import { type KafkaTransport, createKafkaTransport } from './kafka/producer.ts';
-import { createLogger, type Logger } from './observability/logger.ts';
-import { createRegistry } from './observability/metrics.ts';
+import { createLogger, type Logger } from './kernel/observability/logger.ts';
+import { createRegistry } from './kernel/observability/metrics.ts';
 import { createSessionRoutes } from './sessions/index.ts';
 import type { SessionDeps } from './sessions/service.ts';
 
@@ -201,9 +201,11 @@ const runHooks = async (hooks: Hook[]) => {
  * hold a 202 back.
  */
 function readAndAnalyticsPlugins(config: Config, logger: Logger, onShutdown: Hook[]): AnyElysia[] {
-  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.PG_POOL_MAX, connectionTimeoutMillis: 2_000 });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on('error', (error) => logger.warn({ err: error.message }, 'postgres pool: idle client error'));
+  const pool = createPgPool(config, {
+    applicationName: 'session-pipeline-api',
+    connectionTimeoutMs: 2_000,
+    onIdleError: (error) => logger.warn({ err: error.message }, 'postgres pool: idle client error'),
+  });
   const clickhouse = createClickHouseClient(config, { application: 'session-pipeline-api', requestTimeoutMs: 10_000 });
   const admin = createKafka(config, logger, `-api-admin-${process.pid}`).admin();
   let adminConnected: Promise<void> | undefined;

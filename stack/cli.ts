@@ -8,8 +8,8 @@
  *   logs [service] [-n N]   the last N (default 40) lines of each service's logs
  *   reset                   stop, then delete data and logs (prints each path it deletes)
  */
-import { loadConfig } from '../src/config.ts';
-import { isAppError } from '../src/errors.ts';
+import { loadConfig } from '../src/kernel/config.ts';
+import { isAppError } from '../src/kernel/errors.ts';
 import { consoleStackLog, installStack, resetStack, stackServices, stackStatus, startStack, stopStack } from './index.ts';
 import { hideKafkajsTimerWarning, seconds } from './log.ts';
 import { SERVICE_NAMES, stackDir } from './paths.ts';

@@ -6,7 +6,7 @@
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import type { Config } from '../src/config.ts';
+import type { Config } from '../src/kernel/config.ts';
 import { withTimeout } from './deadline.ts';
 import { clickhouseServerBinary } from './install.ts';
 import { servicePaths } from './paths.ts';

@@ -3,8 +3,8 @@
  * Kafka, Postgres and ClickHouse installed on first use and run from <STACK_DIR>.
  */
 import { existsSync, rmSync } from 'node:fs';
-import type { Config } from '../src/config.ts';
-import { AppError } from '../src/errors.ts';
+import type { Config } from '../src/kernel/config.ts';
+import { AppError } from '../src/kernel/errors.ts';
 import { clickhouseService } from './clickhouse.ts';
 import { installStack } from './install.ts';
 import { kafkaService } from './kafka.ts';

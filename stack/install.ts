@@ -11,8 +11,8 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../src/config.ts';
-import { AppError } from '../src/errors.ts';
+import type { Config } from '../src/kernel/config.ts';
+import { AppError } from '../src/kernel/errors.ts';
 import { describeExit, exec, outputTail } from './exec.ts';
 import { seconds, type StackLog } from './log.ts';
 import { REPO_ROOT, servicePaths } from './paths.ts';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import type { Config } from '../src/config.ts';
+import type { Config } from '../src/kernel/config.ts';
 import { withTimeout } from './deadline.ts';
 import { describeExit, exec, outputTail } from './exec.ts';
 import { kafkaLibsDir } from './install.ts';

@@ -4,7 +4,7 @@
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError } from '../src/errors.ts';
+import { AppError } from '../src/kernel/errors.ts';
 import { delay } from './deadline.ts';
 import type { StackLog } from './log.ts';
 import { isAlive, readPidFile, removeFile } from './process.ts';

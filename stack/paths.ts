@@ -3,7 +3,7 @@
  * against the repository root so the CLI behaves the same from any working directory.
  */
 import { isAbsolute, join, resolve } from 'node:path';
-import type { Config } from '../src/config.ts';
+import type { Config } from '../src/kernel/config.ts';
 
 /** The repository root: this file lives in <root>/stack. */
 export const REPO_ROOT = resolve(import.meta.dir, '..');

@@ -6,7 +6,7 @@
 import { chownSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { Config } from '../src/config.ts';
+import type { Config } from '../src/kernel/config.ts';
 import { withTimeout } from './deadline.ts';
 import { describeExit, exec, outputTail } from './exec.ts';
 import { PG_BIN } from './install.ts';

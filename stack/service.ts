@@ -4,7 +4,7 @@
  * service files (kafka.ts, postgres.ts, clickhouse.ts) only describe themselves.
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { AppError } from '../src/errors.ts';
+import { AppError } from '../src/kernel/errors.ts';
 import { delay, pollUntil, withTimeout } from './deadline.ts';
 import { seconds, type StackLog } from './log.ts';
 import type { ServiceName, ServicePaths } from './paths.ts';

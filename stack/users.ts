@@ -4,7 +4,7 @@
  */
 import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Config } from '../src/config.ts';
+import type { Config } from '../src/kernel/config.ts';
 import { stackDir } from './paths.ts';
 
 export interface OsUser {

@@ -16,7 +16,7 @@
  */
 import pg from 'pg';
 import { createReadModelSchema } from '../../consumers/postgres/schema.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/kernel/config.ts';
 import { BatchBody, BatchItem, CompleteSessionBody, SessionParams } from '../../src/sessions/model.ts';
 
 const port = Number(process.argv[2] ?? 3903);

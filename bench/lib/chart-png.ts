@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findChromium, launchChromium } from '../../scripts/chromium.ts';
+import { findChromium, launchChromium } from '../../scripts/lib/chromium.ts';
 
 export async function svgToPng(svg: string, pngPath: string, width: number): Promise<void> {
   const found = findChromium();

@@ -1,8 +1,8 @@
 /** What every scenario gets from the runner: settings, clients, names and the places to write. */
 import type { Admin } from 'kafkajs';
 import type pg from 'pg';
-import type { ClickHouseClient } from '../../src/analytics/clickhouse.ts';
-import type { Config } from '../../src/config.ts';
+import type { ClickHouseClient } from '../../src/kernel/clickhouse/client.ts';
+import type { Config } from '../../src/kernel/config.ts';
 import type { ScenarioResult, SystemId } from './results.ts';
 
 export interface Durations {

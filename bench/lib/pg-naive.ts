@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { toSessionRow } from '../../consumers/postgres/projection.ts';
 import { USER_STATS_COLUMNS, USER_STATS_FROM_SESSIONS } from '../../consumers/postgres/store-sql.ts';
-import type { SessionCompleted } from '../../src/events/session-completed.ts';
+import type { SessionCompleted } from '../../src/kernel/events/session-completed.ts';
 
 const UPSERT_ONE = `
 INSERT INTO sessions AS s (session_id, event_id, user_id, started_at, completed_at, duration_ms, score, outcome,

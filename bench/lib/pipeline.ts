@@ -12,11 +12,12 @@ import type { Admin } from 'kafkajs';
 import type pg from 'pg';
 import { sql_queries } from 'clickhouse-migrations/lib/sql-parse';
 import { createReadModelSchema, dropSchema } from '../../consumers/postgres/schema.ts';
-import type { ClickHouseClient } from '../../src/analytics/clickhouse.ts';
-import { createClickHouseClient } from '../../src/analytics/clickhouse.ts';
-import type { Config } from '../../src/config.ts';
-import { ensureTopics } from '../../src/kafka/topics.ts';
-import { type Target, freePort, startTarget } from './targets.ts';
+import type { ClickHouseClient } from '../../src/kernel/clickhouse/client.ts';
+import { createClickHouseClient } from '../../src/kernel/clickhouse/client.ts';
+import type { Config } from '../../src/kernel/config.ts';
+import { ensureTopics } from '../../src/kernel/kafka/topics.ts';
+import { freePort } from '../../scripts/lib/net.ts';
+import { type Target, startTarget } from './targets.ts';
 
 export interface PipelineNames {
   readonly topic: string;

@@ -3,7 +3,7 @@
  * filling a topic fast, untimed by the caller's measure of the consumer.
  */
 import type { Producer } from 'kafkajs';
-import { encodeSessionCompleted, type SessionCompleted } from '../../src/events/session-completed.ts';
+import { encodeSessionCompleted, type SessionCompleted } from '../../src/kernel/events/session-completed.ts';
 
 /**
  * Produces events 0..n-1 (`eventAt(i)`) with acks=all in sendBatch calls of 10,000, at most

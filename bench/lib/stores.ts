@@ -4,7 +4,7 @@
  * and the consumers' own freshness histograms.
  */
 import type pg from 'pg';
-import type { ClickHouseClient } from '../../src/analytics/clickhouse.ts';
+import type { ClickHouseClient } from '../../src/kernel/clickhouse/client.ts';
 import type { ReadModelSnapshot } from './exactness.ts';
 import type { ApiInternals, StoreFreshness } from './results.ts';
 import { histogramQuantileUpperBound, parsePrometheusHistogram } from './stats.ts';

@@ -8,7 +8,8 @@ import type { BenchContext } from './context.ts';
 import { type PipelineStores, type RunningPipeline, createPipelineStores, pipelineNames, startPipeline } from './pipeline.ts';
 import type { WatchedGroup } from './proc.ts';
 import type { SystemId } from './results.ts';
-import { type Target, freePort, startTarget } from './targets.ts';
+import { freePort } from '../../scripts/lib/net.ts';
+import { type Target, startTarget } from './targets.ts';
 
 export interface RunningSystem {
   readonly system: SystemId;

@@ -1,6 +1,5 @@
 /** Starts the systems under test as child processes and waits until they answer. */
 import { closeSync, openSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
 export const REPO = resolve(import.meta.dir, '..', '..');
@@ -71,17 +70,4 @@ export async function startTarget(name: string, argv: readonly string[], opts: T
       return code;
     },
   };
-}
-
-/** A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port > 0 ? ok(port) : fail(new Error('no free port'))));
-    });
-  });
 }

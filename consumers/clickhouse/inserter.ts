@@ -4,8 +4,8 @@
  * for instants (see rows.ts).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { AppError } from '../../src/errors.ts';
-import { DATABASE_NAME_PATTERN, SESSION_EVENTS_TABLE } from '../../src/analytics/tables.ts';
+import { AppError } from '../../src/kernel/errors.ts';
+import { DATABASE_NAME_PATTERN, SESSION_EVENTS_TABLE } from '../../src/kernel/clickhouse/tables.ts';
 import type { SessionEventRow } from './rows.ts';
 
 export interface SessionEventInserter {

@@ -4,8 +4,8 @@
  * CH_BATCH_MAX_EVENTS events or CH_BATCH_MAX_WAIT_MS into one JSONEachRow insert; the shared
  * runtime decodes, dead-letters, retries and commits after the insert.
  */
-import { loadConfig } from '../../src/config.ts';
-import { createClickHouseClient } from '../../src/analytics/clickhouse.ts';
+import { loadConfig } from '../../src/kernel/config.ts';
+import { createClickHouseClient } from '../../src/kernel/clickhouse/client.ts';
 import { runConsumerMain } from '../runtime/index.ts';
 import { createClickHouseInserter } from './inserter.ts';
 import { createClickHouseSink } from './sink.ts';

@@ -4,7 +4,7 @@
  * without best_effort, nor DateTime64); millisecond quantities are precomputed differences of
  * the ms-precise ISO strings, so no precision is lost where it matters.
  */
-import { durationMs, type SessionCompleted } from '../../src/events/session-completed.ts';
+import { durationMs, type SessionCompleted } from '../../src/kernel/events/session-completed.ts';
 
 export interface SessionEventRow {
   readonly event_id: string;

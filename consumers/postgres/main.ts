@@ -3,9 +3,9 @@
  * Settings: PG_CONSUMER_GROUP, PG_BATCH_MAX_EVENTS, PG_BATCH_MAX_WAIT_MS,
  * PG_CONSUMER_METRICS_PORT (/healthz /readyz /metrics), DATABASE_URL, KAFKA_*.
  */
-import { loadConfig, type Config } from '../../src/config.ts';
+import { loadConfig, type Config } from '../../src/kernel/config.ts';
 import { runConsumerMain } from '../runtime/index.ts';
-import { createPgPool } from './pool.ts';
+import { createPgPool } from '../../src/kernel/postgres/pool.ts';
 import { createPostgresSink } from './sink.ts';
 import { createPgSessionStore } from './store.ts';
 

@@ -6,7 +6,7 @@
  * only the latest by (completedAt, eventId) survives, the same order the upsert's guard uses,
  * so the batch and the table agree on which event wins.
  */
-import { durationMs, type Outcome, type SessionCompleted } from '../../src/events/session-completed.ts';
+import { durationMs, type Outcome, type SessionCompleted } from '../../src/kernel/events/session-completed.ts';
 
 export interface SessionRow {
   readonly sessionId: string;

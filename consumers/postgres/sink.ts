@@ -1,5 +1,5 @@
 /** The Postgres BatchSink: project the batch (pure), then apply it through the store port. */
-import type { Logger } from '../../src/observability/logger.ts';
+import type { Logger } from '../../src/kernel/observability/logger.ts';
 import type { BatchSink, SessionCompleted } from '../runtime/index.ts';
 import { projectBatch } from './projection.ts';
 import type { SessionStore } from './store.ts';

@@ -3,8 +3,8 @@
  * The writer computes the same thing in SQL (store-sql.ts); the integration tests check the two
  * agree after every kind of batch. Pure.
  */
-import { OUTCOMES, type Outcome } from '../../src/events/session-completed.ts';
-import type { UserStats } from '../../src/reads/service.ts';
+import { OUTCOMES, type Outcome } from '../../src/kernel/events/session-completed.ts';
+import type { UserStats } from '../../src/kernel/read-model.ts';
 import type { SessionRow } from './projection.ts';
 
 export type { UserStats };

@@ -14,8 +14,10 @@
  * which the idempotent sink turns into a no-op.
  */
 import type { Admin, Batch, Consumer, KafkaMessage, Producer } from 'kafkajs';
-import { AppError, describeError } from '../../src/errors.ts';
-import type { SessionCompleted } from '../../src/events/session-completed.ts';
+import { AppError, describeError } from '../../src/kernel/errors.ts';
+import { DEFAULT_TOPIC_RETENTION_MS } from '../../src/kernel/config.ts';
+import type { SessionCompleted } from '../../src/kernel/events/session-completed.ts';
+import { ensureDeadLetterTopic } from '../../src/kernel/kafka/topics.ts';
 import { decideRetry } from './backoff.ts';
 import { bufferLimit, decideFlush } from './batching.ts';
 import { toDeadLetter } from './dead-letter.ts';
@@ -261,7 +263,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       await producer.connect();
       await admin.connect();
       // The broker may not auto-create topics; a consumer that cannot dead-letter would stall.
-      if (await admin.createTopics({ topics: [{ topic: dlqTopic }], waitForLeaders: true })) {
+      if (await ensureDeadLetterTopic(admin, { dlqTopic, retentionMs: options.dlqRetentionMs ?? DEFAULT_TOPIC_RETENTION_MS })) {
         log.info({ dlqTopic }, 'created the dead-letter topic');
       }
       await consumer.connect();

@@ -3,7 +3,7 @@
  * reason text comes from the event module's decoder, and is classified into a small, bounded
  * set of kinds so it can label a metric.
  */
-import { decodeSessionCompleted, type SessionCompleted } from '../../src/events/session-completed.ts';
+import { decodeSessionCompleted, type SessionCompleted } from '../../src/kernel/events/session-completed.ts';
 import { dlq, ok, type DeadLetter, type DeadLetterKind, type Ok } from './results.ts';
 
 export type DecodeStep = Ok<SessionCompleted> | DeadLetter;

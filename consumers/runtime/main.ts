@@ -5,11 +5,11 @@
  * that names the variable; a crash kafkajs will not restart from exits 1 so a supervisor restarts
  * the process (uncommitted work is redelivered, and the sink is idempotent).
  */
-import { loadConfig, type Config } from '../../src/config.ts';
-import { describeError } from '../../src/errors.ts';
-import { createKafka } from '../../src/kafka/client.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { createRegistry } from '../../src/observability/metrics.ts';
+import { loadConfig, type Config } from '../../src/kernel/config.ts';
+import { describeError } from '../../src/kernel/errors.ts';
+import { createKafka } from '../../src/kernel/kafka/client.ts';
+import { createLogger } from '../../src/kernel/observability/logger.ts';
+import { createRegistry } from '../../src/kernel/observability/metrics.ts';
 import { createConsumer } from './consumer.ts';
 import { startHealthServer } from './http.ts';
 import type { ConsumerMainArgs } from './types.ts';
@@ -34,6 +34,7 @@ export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
     kafka,
     topic: config.KAFKA_TOPIC,
     dlqTopic: config.KAFKA_DLQ_TOPIC,
+    dlqRetentionMs: config.KAFKA_TOPIC_RETENTION_MS,
     groupId: args.groupId,
     sink,
     batchMaxEvents: args.batchMaxEvents,

@@ -6,9 +6,9 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import type { Config } from '../../src/config.ts';
-import type { SessionCompleted } from '../../src/events/session-completed.ts';
-import type { Logger } from '../../src/observability/logger.ts';
+import type { Config } from '../../src/kernel/config.ts';
+import type { SessionCompleted } from '../../src/kernel/events/session-completed.ts';
+import type { Logger } from '../../src/kernel/observability/logger.ts';
 
 export type { SessionCompleted };
 
@@ -45,6 +45,8 @@ export interface ConsumerOptions {
   retryBaseBackoffMs?: number;
   /** Labels every metric of this consumer (default: the sink name). Lets tests run several per registry. */
   metricsLabel?: string;
+  /** retention.ms of the dead-letter topic if this consumer has to create it (default: KAFKA_TOPIC_RETENTION_MS's default). */
+  dlqRetentionMs?: number;
   /** Kafka group session timeout (default 30 s): how soon partitions of a dead member move on. */
   sessionTimeoutMs?: number;
   /** Injected clock (ms since epoch), for freshness; default Date.now. */

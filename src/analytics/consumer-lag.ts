@@ -4,7 +4,7 @@
  * available") without a broker, and a kafkajs adapter the server wires with its admin client.
  */
 import type { Admin } from 'kafkajs';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 
 export interface PartitionLag {
   readonly partition: number;

@@ -8,7 +8,7 @@
  * Errors are thrown (ValidationError, AppError); the app's error mapper makes the responses.
  */
 import { Elysia } from 'elysia';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import type { ConsumerLagProbe } from './consumer-lag.ts';
 import { dashboardAsset, dashboardHtml } from './dashboard.ts';
 import { parseLatencyQuery, parseThroughputQuery } from './model.ts';

@@ -4,8 +4,8 @@
  * query parameters, and we never concatenate request strings into SQL).
  */
 import { z } from 'zod';
-import { type FieldIssue, ValidationError } from '../errors.ts';
-import { IsoInstant, OUTCOMES, type Outcome } from '../events/session-completed.ts';
+import { type FieldIssue, ValidationError } from '../kernel/errors.ts';
+import { IsoInstant, OUTCOMES, type Outcome } from '../kernel/events/session-completed.ts';
 
 /** Bucket widths of the latency series (the rollup is per minute, so nothing finer). */
 export const LATENCY_STEPS = { '1m': 60, '5m': 300, '15m': 900, '1h': 3_600 } as const;

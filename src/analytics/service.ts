@@ -3,7 +3,7 @@
  * shapes ClickHouse's rows into the API's series. No HTTP here; the routes call these.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import type {
   LatencyPoint,
   LatencyRequest,
@@ -13,7 +13,7 @@ import type {
   ThroughputSeries,
   Window,
 } from './model.ts';
-import { DATABASE_NAME_PATTERN, LATENCY_ROLLUP_TABLE, SESSION_EVENTS_TABLE } from './tables.ts';
+import { DATABASE_NAME_PATTERN, LATENCY_ROLLUP_TABLE, SESSION_EVENTS_TABLE } from '../kernel/clickhouse/tables.ts';
 
 /** The part of the ClickHouse client the reads need (a stub can stand in for it in unit tests). */
 export type AnalyticsQueryClient = Pick<ClickHouseClient, 'query'>;

@@ -4,8 +4,8 @@
  * analytics). Creating the app performs no I/O; src/server.ts wires it to real clients.
  */
 import { Elysia, type AnyElysia } from 'elysia';
-import { AppError, describeError, isAppError } from '../errors.ts';
-import type { Logger } from '../observability/logger.ts';
+import { AppError, describeError, isAppError } from '../kernel/errors.ts';
+import type { Logger } from '../kernel/observability/logger.ts';
 import type { Authenticator } from './auth.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { problemResponse, statusOf } from './problem.ts';

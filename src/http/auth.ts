@@ -9,51 +9,8 @@
  *
  * Everything here is pure (the clock is injected) and unit-tested; src/http/app.ts applies it.
  */
-import { AppError } from '../errors.ts';
-
-export const SCOPES = ['ingest', 'read'] as const;
-export type Scope = (typeof SCOPES)[number];
-
-export interface ApiKey {
-  readonly name: string;
-  readonly scopes: ReadonlySet<Scope>;
-  readonly hash: string;
-  /** Requests per second; the bucket holds two seconds' worth. */
-  readonly ratePerSecond: number;
-}
-
-export const DEFAULT_KEY_RATE_PER_SECOND = 100_000;
-
-export const sha256Hex = (text: string): string => new Bun.CryptoHasher('sha256').update(text).digest('hex');
-
-/** Parses API_KEYS; throws an Error naming the bad entry (the config module reports it). */
-export function parseApiKeys(text: string): ApiKey[] {
-  const keys = text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry, i): ApiKey => {
-      const [name, scopes, hash, rate, ...rest] = entry.split(':');
-      const where = `entry ${i + 1} (${JSON.stringify(name ?? '')})`;
-      if (!name || !/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new Error(`${where}: the name must be 1-64 of A-Z a-z 0-9 . _ -`);
-      if (!hash || !/^[0-9a-f]{64}$/.test(hash)) throw new Error(`${where}: the third part must be the key's SHA-256 in lowercase hex`);
-      if (rest.length > 0) throw new Error(`${where}: expected name:scopes:sha256[:ratePerSecond]`);
-      const parsedScopes = (scopes ?? '').split('+').filter(Boolean);
-      const unknown = parsedScopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
-      if (parsedScopes.length === 0 || unknown.length > 0) {
-        throw new Error(`${where}: scopes must be ${SCOPES.join(' and/or ')} joined with +, got ${JSON.stringify(scopes ?? '')}`);
-      }
-      const ratePerSecond = rate === undefined || rate === '' ? DEFAULT_KEY_RATE_PER_SECOND : Number(rate);
-      if (!Number.isFinite(ratePerSecond) || ratePerSecond <= 0) throw new Error(`${where}: the rate must be a positive number`);
-      return { name, scopes: new Set(parsedScopes as Scope[]), hash, ratePerSecond };
-    });
-  const names = new Set<string>();
-  for (const k of keys) {
-    if (names.has(k.name)) throw new Error(`the key name ${JSON.stringify(k.name)} is used twice`);
-    names.add(k.name);
-  }
-  return keys;
-}
+import { AppError } from '../kernel/errors.ts';
+import { type ApiKey, type Scope, sha256Hex } from '../kernel/api-keys.ts';
 
 /** The scope a request needs, or undefined for open endpoints (probes, metrics, docs, 404s). */
 export function requiredScope(method: string, path: string): Scope | undefined {

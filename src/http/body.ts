@@ -3,7 +3,7 @@
  * 415 for a body that is not JSON by its Content-Type, 413 past the limit, 400 for bad JSON.
  * Used as the route's parser, so handlers only ever see parsed JSON.
  */
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 

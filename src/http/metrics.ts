@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { GroupCommitObserver } from '../kafka/group-commit.ts';
-import { startEventLoopLagProbe } from '../observability/metrics.ts';
+import { startEventLoopLagProbe } from '../kernel/observability/metrics.ts';
 
 export interface ApiMetrics {
   readonly registry: Registry;

@@ -6,9 +6,9 @@
 import { dirname, join } from 'node:path';
 import { Elysia } from 'elysia';
 import { z } from 'zod';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { BatchBody, BatchItem, CompleteSessionBody, IdempotencyKey } from '../sessions/model.ts';
-import { SafeId } from '../events/session-completed.ts';
+import { SafeId } from '../kernel/events/session-completed.ts';
 
 type PathItem = Record<string, unknown>;
 

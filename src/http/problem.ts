@@ -3,7 +3,7 @@
  * Client mistakes map to 4xx with the field paths at fault; load shedding and broker trouble to
  * 503 with Retry-After; anything unexpected to a 500 that reveals nothing internal.
  */
-import { AppError, type ErrorCode, type FieldIssue, ValidationError, isAppError } from '../errors.ts';
+import { AppError, type ErrorCode, type FieldIssue, ValidationError, isAppError } from '../kernel/errors.ts';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   VALIDATION_FAILED: 422,

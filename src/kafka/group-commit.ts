@@ -17,8 +17,8 @@
  * The transport is a port (see `BatchTransport`) so this logic is unit-tested without a broker;
  * the kafkajs adapter lives in ./producer.ts.
  */
-import { AppError } from '../errors.ts';
-import type { EventMessage } from '../events/session-completed.ts';
+import { AppError } from '../kernel/errors.ts';
+import type { EventMessage } from '../kernel/events/session-completed.ts';
 
 export interface BatchTransport {
   /** Writes all messages durably (acks=all) or throws. */

@@ -3,9 +3,9 @@
  * writes a whole group-commit batch with one sendBatch.
  */
 import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
-import { AppError } from '../errors.ts';
-import type { EventMessage } from '../events/session-completed.ts';
-import type { Logger } from '../observability/logger.ts';
+import { AppError } from '../kernel/errors.ts';
+import type { EventMessage } from '../kernel/events/session-completed.ts';
+import type { Logger } from '../kernel/observability/logger.ts';
 import type { BatchTransport } from './group-commit.ts';
 import { partitionForKey } from './partition.ts';
 

@@ -8,7 +8,7 @@
  */
 import { Elysia } from 'elysia';
 import type { Pool } from 'pg';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { parseListRequest, parseSessionParams, parseUserParams } from './model.ts';
 import { getSession, getUserStats, listUserSessions } from './service.ts';
 

@@ -5,8 +5,8 @@
  * (`params.userId`, `query.limit`, `query.before`); the app's error mapper makes the 422.
  */
 import { z } from 'zod';
-import { type FieldIssue, ValidationError } from '../errors.ts';
-import { IsoInstant, SafeId } from '../events/session-completed.ts';
+import { type FieldIssue, ValidationError } from '../kernel/errors.ts';
+import { IsoInstant, SafeId } from '../kernel/events/session-completed.ts';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;

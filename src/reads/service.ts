@@ -4,43 +4,14 @@
  * decides that is a 404).
  */
 import type { Pool } from 'pg';
-import type { Outcome } from '../events/session-completed.ts';
+import type { Outcome } from '../kernel/events/session-completed.ts';
+import type { SessionView, UserStats } from '../kernel/read-model.ts';
 import { encodeCursor, type ListRequest } from './model.ts';
 import { READ_QUERIES } from './queries.ts';
 
+export type { SessionView, UserStats };
+
 export type Queryable = Pick<Pool, 'query'>;
-
-export interface SessionView {
-  readonly sessionId: string;
-  readonly userId: string;
-  readonly eventId: string;
-  readonly startedAt: string;
-  readonly completedAt: string;
-  readonly durationMs: number;
-  readonly score: number | null;
-  readonly outcome: Outcome;
-  readonly attributes: Record<string, string | number | boolean>;
-  readonly receivedAt: string;
-  readonly projectedAt: string;
-}
-
-/**
- * What `user_stats` holds for one user: the aggregates of that user's rows in `sessions`. The
- * consumer's writer keeps it so, and consumers/postgres/stats.ts computes it from rows (the
- * reference the tests compare with).
- */
-export interface UserStats {
-  readonly userId: string;
-  readonly sessionsCompleted: number;
-  readonly totalDurationMs: number;
-  readonly avgDurationMs: number;
-  /** Over the sessions that have a score; null when none has. */
-  readonly bestScore: number | null;
-  readonly avgScore: number | null;
-  readonly scoredSessions: number;
-  readonly outcomes: Readonly<Record<Outcome, number>>;
-  readonly lastCompletedAt: string;
-}
 
 /** A user's stats as the API returns them: the row, with when it last changed. */
 export interface UserStatsView extends UserStats {

@@ -4,7 +4,7 @@
  * thrown AppErrors into problem+json.
  */
 import { Elysia } from 'elysia';
-import { isAppError } from '../errors.ts';
+import { isAppError } from '../kernel/errors.ts';
 import type { ApiMetrics } from '../http/metrics.ts';
 import { readJsonBody } from '../http/body.ts';
 import { type EventPublisher, type SessionDeps, parseBatch, parseCompletion, publish } from './service.ts';

@@ -3,7 +3,7 @@
  * accepts and what the topic carries are defined once.
  */
 import { z } from 'zod';
-import { Attributes, IsoInstant, Outcome, SafeId, Score } from '../events/session-completed.ts';
+import { Attributes, IsoInstant, Outcome, SafeId, Score } from '../kernel/events/session-completed.ts';
 
 export const MAX_BATCH_ITEMS = 500;
 

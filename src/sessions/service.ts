@@ -5,14 +5,14 @@
  */
 import { v5 as uuidv5 } from 'uuid';
 import type { z } from 'zod';
-import { type FieldIssue, ValidationError } from '../errors.ts';
+import { type FieldIssue, ValidationError } from '../kernel/errors.ts';
 import {
   EVENT_TYPE,
   EVENT_VERSION,
   encodeSessionCompleted,
   type EventMessage,
   type SessionCompleted,
-} from '../events/session-completed.ts';
+} from '../kernel/events/session-completed.ts';
 import {
   type BatchItem as BatchItemT,
   BatchBody,

@@ -11,9 +11,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stackDir } from '../../stack/paths.ts';
 import { testConfig } from '../support/kafka.ts';
-import type { PrivateStack } from '../support/private-stack.ts';
-import { formatReport, totals } from './harness/report.ts';
-import { DEFAULT_SCENARIO, type ScenarioReport, runFaultScenario } from './harness/scenario.ts';
+import type { PrivateStack } from '../../scripts/lib/private-stack.ts';
+import { formatReport, totals } from '../../scripts/lib/fault/report.ts';
+import { DEFAULT_SCENARIO, type ScenarioReport, runFaultScenario } from '../../scripts/lib/fault/scenario.ts';
 
 const stacks: PrivateStack[] = [];
 afterAll(async () => {

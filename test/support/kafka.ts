@@ -4,9 +4,9 @@
  */
 import { afterAll } from 'bun:test';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { loadConfig } from '../../src/config.ts';
-import { createKafka } from '../../src/kafka/client.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import { loadConfig } from '../../src/kernel/config.ts';
+import { createKafka } from '../../src/kernel/kafka/client.ts';
+import { silentLogger } from '../../src/kernel/observability/logger.ts';
 
 export const testConfig = loadConfig(process.env);
 export const testKafka: Kafka = createKafka(testConfig, silentLogger(), '-test');

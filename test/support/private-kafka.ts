@@ -8,12 +8,12 @@ import { afterAll } from 'bun:test';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Config, loadConfig } from '../../src/config.ts';
+import { type Config, loadConfig } from '../../src/kernel/config.ts';
 import { kafkaLibsDir } from '../../stack/install.ts';
 import { kafkaService } from '../../stack/kafka.ts';
 import { silentStackLog } from '../../stack/log.ts';
 import { startService, stopService } from '../../stack/service.ts';
-import { freePort } from './process.ts';
+import { freePort } from '../../scripts/lib/net.ts';
 
 export interface PrivateKafka {
   readonly config: Config;

@@ -4,14 +4,6 @@ import { resolve } from 'node:path';
 
 export const repoRoot = resolve(import.meta.dir, '../..');
 
-/** A TCP port that was free a moment ago. */
-export function freePort(): number {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
-  const { port } = s;
-  s.stop(true);
-  return port;
-}
-
 /** Polls `check` until it returns true or the deadline passes (then throws with `what`). */
 export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

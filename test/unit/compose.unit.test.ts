@@ -1,6 +1,6 @@
 /**
  * compose.yaml cannot run on the machines of this project (no Docker engine), so this test keeps
- * it honest: its ports and settings must equal the native stack's (src/config.ts STACK_DEFAULTS,
+ * it honest: its ports and settings must equal the native stack's (src/kernel/config.ts STACK_DEFAULTS,
  * stack/kafka.ts, stack/postgres.ts), its app environment must parse with the real config
  * schema, and every entry point it runs must exist.
  */
@@ -8,7 +8,7 @@ import { describe, expect, test } from 'bun:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { CONFIG_KEYS, loadConfig, STACK_DEFAULTS } from '../../src/config.ts';
+import { CONFIG_KEYS, loadConfig, STACK_DEFAULTS } from '../../src/kernel/config.ts';
 import { KAFKA_SINGLE_NODE_SETTINGS } from '../../stack/kafka.ts';
 import { REPO_ROOT } from '../../stack/paths.ts';
 import { PG_REQUIRED_SETTINGS, pgTarget } from '../../stack/postgres.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_KEYS, STACK_DEFAULTS, loadConfig } from '../../src/config.ts';
-import { AppError } from '../../src/errors.ts';
+import { CONFIG_KEYS, STACK_DEFAULTS, loadConfig } from '../../src/kernel/config.ts';
+import { AppError } from '../../src/kernel/errors.ts';
 
 describe('loadConfig', () => {
   test('defaults point at the native stack', () => {

@@ -6,9 +6,10 @@
 import { expect, test } from 'bun:test';
 import { connect } from 'node:net';
 import fc from 'fast-check';
-import { sha256Hex } from '../../../src/http/auth.ts';
+import { sha256Hex } from '../../../src/kernel/api-keys.ts';
 import { topicFactory } from '../../support/kafka.ts';
-import { freePort, spawnBun, waitFor } from '../../support/process.ts';
+import { freePort } from '../../../scripts/lib/net.ts';
+import { spawnBun, waitFor } from '../../support/process.ts';
 
 const freshTopic = topicFactory();
 const INGEST = 'int-ingest-key';

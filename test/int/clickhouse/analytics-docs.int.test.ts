@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClickHouseInserter } from '../../../consumers/clickhouse/inserter.ts';
 import { toSessionEventRow } from '../../../consumers/clickhouse/rows.ts';
-import type { Outcome, SessionCompleted } from '../../../src/events/session-completed.ts';
+import type { Outcome, SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 import { makeEvent } from '../../unit/clickhouse/make-event.ts';
 import { clientFor, freshDatabase, select, testClickHouse } from './support.ts';
 

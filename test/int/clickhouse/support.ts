@@ -7,8 +7,8 @@ import { afterAll } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql_queries, sql_sets } from 'clickhouse-migrations/lib/sql-parse';
-import { createClickHouseClient, type ClickHouseClient } from '../../../src/analytics/clickhouse.ts';
-import { loadConfig } from '../../../src/config.ts';
+import { createClickHouseClient, type ClickHouseClient } from '../../../src/kernel/clickhouse/client.ts';
+import { loadConfig } from '../../../src/kernel/config.ts';
 
 export const testConfig = loadConfig(process.env);
 export const MIGRATIONS_DIR = join(import.meta.dir, '../../../migrations/clickhouse');

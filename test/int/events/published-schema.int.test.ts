@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { loadEventValidator } from '../../../examples/subscriber.ts';
-import { EVENT_VERSION } from '../../../src/events/session-completed.ts';
-import { silentLogger } from '../../../src/observability/logger.ts';
+import { EVENT_VERSION } from '../../../src/kernel/events/session-completed.ts';
+import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { type ApiHandle, startApi } from '../../../src/server.ts';
 import { readTopic, testConfig, topicFactory } from '../../support/kafka.ts';
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test';
 import type { Message } from 'kafkajs';
-import { encodeSessionCompleted, type SessionCompleted } from '../../../src/events/session-completed.ts';
+import { encodeSessionCompleted, type SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 import { testConfig, testKafka, topicFactory } from '../../support/kafka.ts';
 import { repoRoot, waitFor } from '../../support/process.ts';
 

@@ -13,7 +13,7 @@ import { createPgSessionStore } from '../../../consumers/postgres/store.ts';
 import { projectBatch } from '../../../consumers/postgres/projection.ts';
 import { createClickHouseInserter } from '../../../consumers/clickhouse/inserter.ts';
 import { toSessionEventRows } from '../../../consumers/clickhouse/rows.ts';
-import { decodeSessionCompleted, encodeSessionCompleted, type SessionCompleted } from '../../../src/events/session-completed.ts';
+import { decodeSessionCompleted, encodeSessionCompleted, type SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 import { parseCompletion, type SessionDeps } from '../../../src/sessions/service.ts';
 import { clientFor, freshDatabase, select } from '../clickhouse/support.ts';
 import { createScratchDb, type ScratchDb } from '../postgres/pg-helpers.ts';

@@ -9,7 +9,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { topicFactory } from '../../support/kafka.ts';
-import { freePort, repoRoot } from '../../support/process.ts';
+import { freePort } from '../../../scripts/lib/net.ts';
+import { repoRoot } from '../../support/process.ts';
 
 export interface FuzzTarget {
   readonly url: string;

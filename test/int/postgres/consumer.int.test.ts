@@ -11,7 +11,7 @@ import { createPostgresSink } from '../../../consumers/postgres/sink.ts';
 import { createPgSessionStore } from '../../../consumers/postgres/store.ts';
 import { createConsumer, type BatchSink, type SessionCompleted } from '../../../consumers/runtime/index.ts';
 import { DLQ_HEADERS } from '../../../consumers/runtime/dead-letter.ts';
-import { silentLogger } from '../../../src/observability/logger.ts';
+import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { createTestTopic, kafka, type TestTopic } from '../runtime/kafka-helpers.ts';
 import {
   aggregateFromSessions,

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type pg from 'pg';
-import { seedReadModel } from '../../../bench/lib/pg-seed.ts';
+import { seedReadModel } from '../../../scripts/lib/pg-seed.ts';
 import { explainReads, explainWrites, seqScansOf } from '../../../scripts/explain.ts';
 import { createScratchDb, type ScratchDb } from './pg-helpers.ts';
 

@@ -5,13 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { createPgPool } from '../../../consumers/postgres/pool.ts';
+import { createPgPool } from '../../../src/kernel/postgres/pool.ts';
 import { applyRows, projectBatch, type SessionRow } from '../../../consumers/postgres/projection.ts';
 import { createReadModelSchema, dropSchema, scratchSchemaName } from '../../../consumers/postgres/schema.ts';
 import { allUserStats, type UserStats } from '../../../consumers/postgres/stats.ts';
 import { USER_STATS_FROM_SESSIONS } from '../../../consumers/postgres/store-sql.ts';
-import { loadConfig } from '../../../src/config.ts';
-import type { Outcome, SessionCompleted } from '../../../src/events/session-completed.ts';
+import { loadConfig } from '../../../src/kernel/config.ts';
+import type { Outcome, SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 
 export const config = loadConfig(process.env);
 

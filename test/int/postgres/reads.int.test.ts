@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Elysia } from 'elysia';
 import { projectBatch } from '../../../consumers/postgres/projection.ts';
 import { createPgSessionStore } from '../../../consumers/postgres/store.ts';
-import { AppError, isAppError } from '../../../src/errors.ts';
+import { AppError, isAppError } from '../../../src/kernel/errors.ts';
 import { problemResponse, statusOf } from '../../../src/http/problem.ts';
 import { createReadRoutes } from '../../../src/reads/index.ts';
 import { createScratchDb, makeEvent, type ScratchDb } from './pg-helpers.ts';

@@ -12,7 +12,7 @@ import { createPostgresSink } from '../../../consumers/postgres/sink.ts';
 import { createPgSessionStore } from '../../../consumers/postgres/store.ts';
 import { createConsumer } from '../../../consumers/runtime/index.ts';
 import { rebuildPostgres } from '../../../scripts/rebuild-postgres.ts';
-import { silentLogger } from '../../../src/observability/logger.ts';
+import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { createTestTopic, kafka, type TestTopic } from '../runtime/kafka-helpers.ts';
 import {
   aggregateFromSessions,
@@ -26,7 +26,7 @@ import {
 } from './pg-helpers.ts';
 import { dropSchema } from '../../../consumers/postgres/schema.ts';
 import { USER_STATS_COLUMNS, USER_STATS_FROM_SESSIONS } from '../../../consumers/postgres/store-sql.ts';
-import type { SessionCompleted } from '../../../src/events/session-completed.ts';
+import type { SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 
 const cleanups = registerCleanups();
 

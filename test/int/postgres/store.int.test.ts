@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { projectBatch } from '../../../consumers/postgres/projection.ts';
 import { createPgSessionStore, type SessionStore } from '../../../consumers/postgres/store.ts';
-import type { SessionCompleted } from '../../../src/events/session-completed.ts';
+import type { SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 import {
   aggregateFromSessions,
   createScratchDb,

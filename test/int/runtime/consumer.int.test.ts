@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { createConsumer, type BatchSink, type RunningConsumer, type SessionCompleted } from '../../../consumers/runtime/index.ts';
 import { DLQ_HEADERS } from '../../../consumers/runtime/dead-letter.ts';
-import { silentLogger } from '../../../src/observability/logger.ts';
+import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { createTestTopic, kafka, type TestTopic } from './kafka-helpers.ts';
 
 const cleanups = registerCleanups();

@@ -4,10 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, IHeaders, Kafka, Message } from 'kafkajs';
-import { loadConfig } from '../../../src/config.ts';
-import { encodeSessionCompleted, type SessionCompleted } from '../../../src/events/session-completed.ts';
-import { createKafka } from '../../../src/kafka/client.ts';
-import { silentLogger } from '../../../src/observability/logger.ts';
+import { loadConfig } from '../../../src/kernel/config.ts';
+import { encodeSessionCompleted, type SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
+import { createKafka } from '../../../src/kernel/kafka/client.ts';
+import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 
 export const config = loadConfig(process.env);
 export const kafka: Kafka = createKafka(config, silentLogger(), '-test');

@@ -3,9 +3,9 @@
  * never 202; once the broker is back, writes are accepted again.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { loadConfig } from '../../../src/config.ts';
-import { createKafka } from '../../../src/kafka/client.ts';
-import { silentLogger } from '../../../src/observability/logger.ts';
+import { loadConfig } from '../../../src/kernel/config.ts';
+import { createKafka } from '../../../src/kernel/kafka/client.ts';
+import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { type ApiHandle, startApi } from '../../../src/server.ts';
 import { testConfig } from '../../support/kafka.ts';
 import { type PrivateKafka, privateKafka } from '../../support/private-kafka.ts';

@@ -4,7 +4,8 @@
  */
 import { expect, test } from 'bun:test';
 import { readTopic, topicFactory } from '../../support/kafka.ts';
-import { freePort, spawnBun, waitFor } from '../../support/process.ts';
+import { freePort } from '../../../scripts/lib/net.ts';
+import { spawnBun, waitFor } from '../../support/process.ts';
 
 const freshTopic = topicFactory();
 

@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { partitionForKey } from '../../../src/kafka/partition.ts';
-import { silentLogger } from '../../../src/observability/logger.ts';
+import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { type ApiHandle, startApi } from '../../../src/server.ts';
 import { readTopic, testConfig, topicFactory } from '../../support/kafka.ts';
 

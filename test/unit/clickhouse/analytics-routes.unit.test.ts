@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { Elysia } from 'elysia';
 import { createAnalyticsRoutes, createKafkaConsumerLagProbe } from '../../../src/analytics/index.ts';
 import type { AnalyticsQueryClient } from '../../../src/analytics/service.ts';
-import { isAppError, ValidationError } from '../../../src/errors.ts';
+import { isAppError, ValidationError } from '../../../src/kernel/errors.ts';
 
 /** A query client that records the SQL it was sent and answers from a script, by table. */
 function stubClient(answers: { latency?: unknown[]; throughput?: unknown[]; last?: unknown[] } = {}) {

@@ -1,5 +1,5 @@
 /** Builds valid SessionCompleted events for the ClickHouse tests (unit, int, e2e, bench). */
-import { EVENT_TYPE, EVENT_VERSION, type Outcome, type SessionCompleted } from '../../../src/events/session-completed.ts';
+import { EVENT_TYPE, EVENT_VERSION, type Outcome, type SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 
 export interface EventSpec {
   readonly id?: string;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { toSessionEventRow, toSessionEventRows } from '../../../consumers/clickhouse/rows.ts';
-import { decodeSessionCompleted, encodeSessionCompleted } from '../../../src/events/session-completed.ts';
+import { decodeSessionCompleted, encodeSessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 import { makeEvent } from './make-event.ts';
 
 const RECEIVED = Date.parse('2026-01-31T12:00:05.250Z');

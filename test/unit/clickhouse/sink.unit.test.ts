@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import type { SessionEventInserter } from '../../../consumers/clickhouse/inserter.ts';
 import type { SessionEventRow } from '../../../consumers/clickhouse/rows.ts';
 import { createClickHouseSink } from '../../../consumers/clickhouse/sink.ts';
-import { AppError } from '../../../src/errors.ts';
+import { AppError } from '../../../src/kernel/errors.ts';
 import { makeEvent } from './make-event.ts';
 
 /** An in-memory inserter: records what was written, or fails the first `failures` calls. */

@@ -5,7 +5,7 @@ import { bufferLimit, decideFlush } from '../../../consumers/runtime/batching.ts
 import { DLQ_HEADERS, toDeadLetter } from '../../../consumers/runtime/dead-letter.ts';
 import { classifyDecodeFailure, decodeMessage } from '../../../consumers/runtime/decode.ts';
 import { OffsetBook, isCaughtUp, nextOffsets, partitionLag } from '../../../consumers/runtime/offsets.ts';
-import { encodeSessionCompleted, type SessionCompleted } from '../../../src/events/session-completed.ts';
+import { encodeSessionCompleted, type SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 
 const event: SessionCompleted = {
   id: '6f1c1b1e-9a2b-4c3d-8e4f-0a1b2c3d4e5f',

@@ -7,9 +7,9 @@ import { describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DLQ_HEADERS } from '../../../consumers/runtime/dead-letter.ts';
-import { CONFIG_KEYS } from '../../../src/config.ts';
-import { schemaFileName, sessionCompletedJsonSchema } from '../../../src/events/json-schema.ts';
-import { HEADERS, OUTCOMES, SUPPORTED_EVENT_VERSIONS } from '../../../src/events/session-completed.ts';
+import { CONFIG_KEYS } from '../../../src/kernel/config.ts';
+import { schemaFileName, sessionCompletedJsonSchema } from '../../../src/kernel/events/json-schema.ts';
+import { HEADERS, OUTCOMES, SUPPORTED_EVENT_VERSIONS } from '../../../src/kernel/events/session-completed.ts';
 import type { DeadLetterKind } from '../../../consumers/runtime/results.ts';
 
 /** Every kind, checked against the type both ways: tsc fails when a kind is added and not listed here. */

@@ -7,8 +7,8 @@ import { describe, expect, test } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadEventValidator } from '../../../examples/subscriber.ts';
-import { renderSchemaFiles, SCHEMA_DIR, schemaFileName } from '../../../src/events/json-schema.ts';
-import { decodeSessionCompleted, SUPPORTED_EVENT_VERSIONS } from '../../../src/events/session-completed.ts';
+import { renderSchemaFiles, SCHEMA_DIR, schemaFileName } from '../../../src/kernel/events/json-schema.ts';
+import { decodeSessionCompleted, SUPPORTED_EVENT_VERSIONS } from '../../../src/kernel/events/session-completed.ts';
 
 const dir = resolve(import.meta.dir, '../../..', SCHEMA_DIR);
 

@@ -16,7 +16,7 @@ import {
   SUPPORTED_EVENT_VERSIONS,
   upcastSessionCompleted,
   WIRE_SCHEMAS,
-} from '../../../src/events/session-completed.ts';
+} from '../../../src/kernel/events/session-completed.ts';
 
 const v1 = {
   id: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',

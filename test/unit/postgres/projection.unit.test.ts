@@ -3,7 +3,7 @@ import { csvChunks, csvField, csvLine } from '../../../consumers/postgres/copy-c
 import { applyRows, compareVersions, projectBatch, toSessionRow, type SessionRow } from '../../../consumers/postgres/projection.ts';
 import { upSection } from '../../../consumers/postgres/schema.ts';
 import { allUserStats, userStatsOf } from '../../../consumers/postgres/stats.ts';
-import type { SessionCompleted } from '../../../src/events/session-completed.ts';
+import type { SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 
 function event(id: string, sessionId: string, userId: string, completedAt: string, extra: Partial<SessionCompleted['data']> = {}): SessionCompleted {
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { ValidationError } from '../../../src/errors.ts';
+import { ValidationError } from '../../../src/kernel/errors.ts';
 import { decodeCursor, encodeCursor, parseListRequest, parseSessionParams } from '../../../src/reads/model.ts';
 
 function issuesOf(fn: () => unknown): Array<{ path: string }> {

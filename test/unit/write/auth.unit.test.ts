@@ -1,10 +1,11 @@
 import { describe, expect, test } from 'bun:test';
-import { AppError } from '../../../src/errors.ts';
-import { createAuthenticator, parseApiKeys, requiredScope, sha256Hex } from '../../../src/http/auth.ts';
+import { AppError } from '../../../src/kernel/errors.ts';
+import { parseApiKeys, sha256Hex } from '../../../src/kernel/api-keys.ts';
+import { createAuthenticator, requiredScope } from '../../../src/http/auth.ts';
 import { createApp } from '../../../src/http/app.ts';
 import { createApiMetrics } from '../../../src/http/metrics.ts';
-import { silentLogger } from '../../../src/observability/logger.ts';
-import { createRegistry } from '../../../src/observability/metrics.ts';
+import { silentLogger } from '../../../src/kernel/observability/logger.ts';
+import { createRegistry } from '../../../src/kernel/observability/metrics.ts';
 import { createSessionRoutes } from '../../../src/sessions/index.ts';
 
 const INGEST = 'ingest-secret-key';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { AppError } from '../../../src/errors.ts';
-import type { EventMessage } from '../../../src/events/session-completed.ts';
+import { AppError } from '../../../src/kernel/errors.ts';
+import type { EventMessage } from '../../../src/kernel/events/session-completed.ts';
 import { type BatchTransport, GroupCommitProducer, type GroupCommitOptions } from '../../../src/kafka/group-commit.ts';
 
 const msg = (i: number, size = 10): EventMessage => ({ key: `k${i}`, value: 'x'.repeat(size), headers: {} });

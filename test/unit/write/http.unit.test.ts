@@ -4,13 +4,14 @@
  * against a real broker in test/int/write/.
  */
 import { describe, expect, test } from 'bun:test';
-import { AppError } from '../../../src/errors.ts';
-import type { EventMessage } from '../../../src/events/session-completed.ts';
+import { AppError } from '../../../src/kernel/errors.ts';
+import type { EventMessage } from '../../../src/kernel/events/session-completed.ts';
 import { createApp } from '../../../src/http/app.ts';
-import { type Authenticator, createAuthenticator, sha256Hex } from '../../../src/http/auth.ts';
+import { sha256Hex } from '../../../src/kernel/api-keys.ts';
+import { type Authenticator, createAuthenticator } from '../../../src/http/auth.ts';
 import { createApiMetrics } from '../../../src/http/metrics.ts';
-import { silentLogger } from '../../../src/observability/logger.ts';
-import { createRegistry } from '../../../src/observability/metrics.ts';
+import { silentLogger } from '../../../src/kernel/observability/logger.ts';
+import { createRegistry } from '../../../src/kernel/observability/metrics.ts';
 import { createSessionRoutes } from '../../../src/sessions/index.ts';
 import type { EventPublisher } from '../../../src/sessions/service.ts';
 

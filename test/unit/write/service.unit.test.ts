@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { ValidationError } from '../../../src/errors.ts';
-import { decodeSessionCompleted, encodeSessionCompleted } from '../../../src/events/session-completed.ts';
+import { ValidationError } from '../../../src/kernel/errors.ts';
+import { decodeSessionCompleted, encodeSessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 import { eventIdFromIdempotencyKey, parseBatch, parseCompletion } from '../../../src/sessions/service.ts';
 
 const NOW = Date.parse('2026-11-28T12:00:00.000Z');

@@ -30,7 +30,7 @@ export function sessionCompletedJsonSchema(version: EventVersion): Record<string
     title: `${EVENT_TYPE} v${version}`,
     description:
       `The value of a message with header event-version=${version} on the SessionCompleted topic (JSON, UTF-8). ` +
-      'Generated from src/events/session-completed.ts by scripts/generate-schemas.ts; do not edit. ' +
+      'Generated from src/kernel/events/session-completed.ts by scripts/generate-schemas.ts; do not edit. ' +
       'Topic, key, headers, ordering, delivery and versioning rules: docs/events.md.',
     ...body,
   };

@@ -36,13 +36,33 @@ export const topicSpecFromConfig = (
   retentionMs: config.KAFKA_TOPIC_RETENTION_MS,
 });
 
+/** The settings every topic of the service is created with: the one place they are written. */
+const topicConfigEntries = (retentionMs: number) => [
+  { name: 'retention.ms', value: String(retentionMs) },
+  { name: 'cleanup.policy', value: 'delete' },
+];
+
+/**
+ * Creates the dead-letter topic alone when missing (a consumer must be able to dead-letter even
+ * when nobody ran the full topic set-up), with the same settings as ensureTopics. Returns true
+ * when this process created it.
+ */
+export function ensureDeadLetterTopic(
+  admin: Admin,
+  spec: Pick<TopicSpec, 'dlqTopic' | 'dlqPartitions' | 'retentionMs'>,
+): Promise<boolean> {
+  return admin.createTopics({
+    topics: [
+      { topic: spec.dlqTopic, numPartitions: spec.dlqPartitions ?? 1, replicationFactor: -1, configEntries: topicConfigEntries(spec.retentionMs) },
+    ],
+    waitForLeaders: true,
+  });
+}
+
 /** Creates the main and dead-letter topics when missing; grows the main topic when asked to. */
 export async function ensureTopics(admin: Admin, spec: TopicSpec): Promise<EnsureTopicsResult> {
   const existing = new Set(await admin.listTopics());
-  const configEntries = [
-    { name: 'retention.ms', value: String(spec.retentionMs) },
-    { name: 'cleanup.policy', value: 'delete' },
-  ];
+  const configEntries = topicConfigEntries(spec.retentionMs);
   const wanted = [
     { topic: spec.topic, numPartitions: spec.partitions },
     { topic: spec.dlqTopic, numPartitions: spec.dlqPartitions ?? 1 },

@@ -6,23 +6,23 @@
  *
  * Every piece can be killed and brought back: `services.<name>.kill9()/stop()/start()` for the
  * servers, `apps.<name>.kill9()/start()` for the processes. `dispose()` stops all of it and
- * removes the folder. Tests call `privateStack()` at the top level of the file, which registers
- * that cleanup in the file's scope; scripts call `launchPrivateStack()` and dispose themselves.
+ * removes the folder. Callers (the fault test, `npm run faults`) call `launchPrivateStack()` and
+ * dispose of it themselves.
  */
-import { afterAll } from 'bun:test';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Config, loadConfig } from '../../src/config.ts';
-import { ensureConfiguredTopics } from '../../src/kafka/topics.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
-import { migrate } from '../../scripts/migrate.ts';
+import { type Config, loadConfig } from '../../src/kernel/config.ts';
+import { ensureConfiguredTopics } from '../../src/kernel/kafka/topics.ts';
+import { silentLogger } from '../../src/kernel/observability/logger.ts';
+import { migrate } from './migrate.ts';
 import { stackServices, startStack, stopStack } from '../../stack/index.ts';
 import { kafkaLibsDir } from '../../stack/install.ts';
 import { silentStackLog, type StackLog } from '../../stack/log.ts';
 import { inspectPidFile } from '../../stack/process.ts';
 import { type ServiceDefinition, startService, stopService } from '../../stack/service.ts';
-import { freePort, repoRoot } from './process.ts';
+import { REPO_ROOT as repoRoot } from '../../stack/paths.ts';
+import { freePort } from './net.ts';
 
 export type ServiceName = 'kafka' | 'postgres' | 'clickhouse';
 export type AppName = 'api' | 'consumer-postgres' | 'consumer-clickhouse';
@@ -89,23 +89,6 @@ const APP_SCRIPTS: Record<AppName, string> = {
   'consumer-postgres': 'consumers/postgres/main.ts',
   'consumer-clickhouse': 'consumers/clickhouse/main.ts',
 };
-
-/**
- * Call at the top level of a test file (so the cleanup hook lands in that file's scope); then
- * `await launch()` in a beforeAll or a test.
- */
-export function privateStack(sharedConfig: Config): { launch(options?: PrivateStackOptions): Promise<PrivateStack> } {
-  const made: PrivateStack[] = [];
-  afterAll(async () => {
-    for (const s of made.splice(0)) await s.dispose().catch(() => undefined);
-  });
-  return {
-    launch: async (options) => {
-      const s = await launchPrivateStack(sharedConfig, options, (stack) => made.push(stack));
-      return s;
-    },
-  };
-}
 
 /**
  * Starts the private stack: servers (reusing the shared stack's Kafka jars), migrations, topics.

@@ -1,11 +1,15 @@
 /** The pg Pool for the read model. `searchPath` points it at a scratch schema (tests, bench, rebuild). */
 import pg from 'pg';
-import type { Config } from '../../src/config.ts';
+import type { Config } from '../config.ts';
 
 export interface PoolOptions {
   readonly max?: number;
   readonly searchPath?: string;
   readonly applicationName?: string;
+  /** How long a query waits for a free or new connection before failing (default: no limit). */
+  readonly connectionTimeoutMs?: number;
+  /** Told when an idle connection breaks (the pool drops it; the next query reconnects). */
+  readonly onIdleError?: (error: Error) => void;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -18,6 +22,7 @@ export function createPgPool(config: Pick<Config, 'DATABASE_URL' | 'PG_POOL_MAX'
     connectionString: config.DATABASE_URL,
     max: options.max ?? config.PG_POOL_MAX,
     application_name: options.applicationName ?? 'session-pipeline',
+    ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeoutMillis: options.connectionTimeoutMs }),
     ...(options.searchPath === undefined ? {} : { options: `-c search_path=${options.searchPath}` }),
   });
   // A connection that drops while checked out (pool.connect(): the batch transaction) emits
@@ -28,5 +33,8 @@ export function createPgPool(config: Pick<Config, 'DATABASE_URL' | 'PG_POOL_MAX'
   pool.on('connect', (client) => {
     client.on('error', () => {});
   });
+  // An idle client losing its connection emits 'error' on the pool: unheard, it too would kill
+  // the process.
+  pool.on('error', (error) => options.onIdleError?.(error));
   return pool;
 }

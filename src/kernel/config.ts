@@ -9,9 +9,12 @@
  */
 import { z } from 'zod';
 import { AppError } from './errors.ts';
-import { type ApiKey, parseApiKeys } from './http/auth.ts';
+import { type ApiKey, parseApiKeys } from './api-keys.ts';
 
 /** Native stack ports. compose.yaml publishes the same ones (checked by test/unit/compose). */
+/** retention.ms of the topics when they are created (KAFKA_TOPIC_RETENTION_MS): seven days. */
+export const DEFAULT_TOPIC_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
 export const STACK_DEFAULTS = {
   KAFKA_PORT: 19092,
   KAFKA_CONTROLLER_PORT: 19093,
@@ -32,7 +35,7 @@ const schema = z
     /** `development` is the only mode in which AUTH_DISABLED may be set. */
     APP_ENV: z.enum(['development', 'production']).default('production'),
     AUTH_DISABLED: bool.default(false),
-    /** name:scope+scope:sha256hex[:ratePerSecond], comma-separated (see src/http/auth.ts). */
+    /** name:scope+scope:sha256hex[:ratePerSecond], comma-separated (see src/kernel/api-keys.ts). */
     API_KEYS: z
       .string()
       .default('')
@@ -70,7 +73,7 @@ const schema = z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name (letters, digits, . _ -)')
       .optional(),
-    KAFKA_TOPIC_RETENTION_MS: z.coerce.number().int().min(-1).default(7 * 24 * 3600 * 1000),
+    KAFKA_TOPIC_RETENTION_MS: z.coerce.number().int().min(-1).default(DEFAULT_TOPIC_RETENTION_MS),
 
     // --- Postgres and ClickHouse (defaults point at the native stack)
     DATABASE_URL: z.url().optional(),

@@ -5,9 +5,9 @@
 import { createClient } from '@clickhouse/client';
 import type { Admin } from 'kafkajs';
 import pg from 'pg';
-import type { Config } from '../../../src/config.ts';
-import { createKafka } from '../../../src/kafka/client.ts';
-import { silentLogger } from '../../../src/observability/logger.ts';
+import type { Config } from '../../../src/kernel/config.ts';
+import { createKafka } from '../../../src/kernel/kafka/client.ts';
+import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 
 export interface GroupLag {
   readonly group: string;

@@ -5,9 +5,9 @@
  * command prints).
  */
 import { join } from 'node:path';
-import type { Config } from '../../../src/config.ts';
+import type { Config } from '../../../src/kernel/config.ts';
 import { eventIdFromIdempotencyKey } from '../../../src/sessions/service.ts';
-import { launchPrivateStack, type AppName, type PrivateStack } from '../../support/private-stack.ts';
+import { launchPrivateStack, type AppName, type PrivateStack } from '../private-stack.ts';
 import { FAULTS, type FaultName, type FaultNotes, injectFault } from './faults.ts';
 import { readAttempts, startLoad } from './load.ts';
 import type { LoadSummary } from './load-worker.ts';

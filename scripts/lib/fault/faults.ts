@@ -4,7 +4,7 @@
  * whether a consumer was caught in the middle of a batch).
  */
 import pg from 'pg';
-import type { AppName, PrivateStack, ServiceName } from '../../support/private-stack.ts';
+import type { AppName, PrivateStack, ServiceName } from '../private-stack.ts';
 import { lagReader } from './stores.ts';
 
 export const FAULTS = ['kafka-kill9', 'consumer-postgres-kill9', 'consumer-clickhouse-kill9', 'postgres-restart', 'clickhouse-restart'] as const;

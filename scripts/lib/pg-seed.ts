@@ -10,7 +10,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { STAGING_COLUMNS, csvChunks } from '../../consumers/postgres/copy-csv.ts';
 import type { SessionRow } from '../../consumers/postgres/projection.ts';
 import { USER_STATS_COLUMNS, USER_STATS_FROM_SESSIONS } from '../../consumers/postgres/store-sql.ts';
-import { OUTCOMES } from '../../src/events/session-completed.ts';
+import { OUTCOMES } from '../../src/kernel/events/session-completed.ts';
 
 export interface SeedShape {
   readonly sessions: number;
