@@ -11,12 +11,20 @@
  *       headers dropped, a dlq-redrive-source header added) and records it on the ledger topic
  *       <KAFKA_DLQ_TOPIC>.redriven
  *
+ * Untrusted bytes. Keys, values, headers and reasons come from whoever could write to the topic:
+ * the listing escapes every control character (terminal escape sequences included) before it
+ * reaches the screen (`escapeControl`). A dead letter's `dlq-redrive-source` header is believed
+ * only when the ledger confirms that redrive published that message (`originOf` in
+ * consumers/runtime/dead-letter.ts, which also parses dead letters and drops forged dlq-* headers
+ * when they are written).
+ *
  * Idempotence. Event ids travel in the value, so a message redriven twice changes nothing in the
  * read models (both dedupe by event id). Still, a redrive never re-publishes a message it already
  * redrove: the ledger (a compacted topic keyed by the message's original topic/partition/offset)
  * says what went out, and is read before each run. The same failed message dead-lettered by both
  * consumer groups is redriven once; a redriven message that fails again (its dead letter carries
- * dlq-redrive-source) is not redriven again by a later run: look at it with `list`.
+ * dlq-redrive-source, confirmed by the ledger) is not redriven again by a later run: look at it
+ * with `list`.
  * Why a ledger and not a committed consumer-group offset on the DLQ: with --match, a redrive takes
  * some messages and leaves others for a later fix; an offset would either skip those forever or
  * make the next run redrive the taken ones again.
@@ -29,75 +37,50 @@ import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { type IHeaders, type Kafka, type KafkaMessage, Partitioners } from 'kafkajs';
 import pino from 'pino';
-import { DLQ_HEADERS } from '../consumers/runtime/dead-letter.ts';
+import {
+  type DeadLetter as ParsedDeadLetter,
+  type LedgerEntry,
+  REDRIVE_HEADERS,
+  originOf,
+  parseDeadLetter,
+} from '../consumers/runtime/dead-letter.ts';
 import { type Config, loadConfig } from '../src/kernel/config.ts';
 import { createKafka } from '../src/kernel/kafka/client.ts';
 import { createLogger, silentLogger } from '../src/kernel/observability/logger.ts';
 import { hideKafkajsTimerWarning } from '../stack/log.ts';
 
 /** Added to a redriven message: where it originally failed (topic/partition/offset). */
-export const REDRIVE_SOURCE_HEADER = 'dlq-redrive-source';
+export const REDRIVE_SOURCE_HEADER = REDRIVE_HEADERS.source;
 /** Added to a redriven message: the dead letter it was taken from (dlq topic/partition/offset). */
-export const REDRIVE_FROM_HEADER = 'dlq-redriven-from';
-export const REDRIVE_AT_HEADER = 'dlq-redriven-at';
+export const REDRIVE_FROM_HEADER = REDRIVE_HEADERS.from;
+export const REDRIVE_AT_HEADER = REDRIVE_HEADERS.at;
+export type { LedgerEntry };
 
 export const ledgerTopicOf = (dlqTopic: string): string => `${dlqTopic}.redriven`;
 
-export interface DeadLetter {
-  readonly dlqPartition: number;
-  readonly dlqOffset: string;
-  readonly key: string | null;
-  readonly value: Buffer | null;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly reason: string;
-  readonly reasonKind: string;
-  readonly consumerGroup: string;
-  readonly failedAt: string;
-  /** `topic/partition/offset` where the message failed. */
-  readonly source: string;
-  /** The message's first failure: `source`, or for a redriven message that failed again, its original source. */
+/** A dead letter as listed: parsed, with its first failure resolved against the ledger. */
+export interface DeadLetter extends ParsedDeadLetter {
+  /** The message's first failure: `source`, or for a redriven message that failed again (ledger-confirmed), its original source. */
   readonly origin: string;
-  /** The event id in the value, when the value is JSON with an `id`. */
-  readonly eventId: string | undefined;
 }
 
-export interface LedgerEntry {
-  readonly origin: string;
-  readonly redrivenAt: string;
-  readonly from: string;
-  readonly to: { readonly topic: string; readonly partition: number; readonly offset: string };
-  readonly reason: string;
+/**
+ * Control characters (C0, DEL, C1, and the bidi controls) as visible `\\uXXXX` escapes, so
+ * untrusted text cannot move the cursor, recolour or rewrite the screen.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, unicodeEscape);
 }
 
-const headerText = (v: IHeaders[string]): string =>
-  v === undefined ? '' : Array.isArray(v) ? v.map((x) => x.toString()).join(',') : v.toString();
-
-export function toDeadLetter(partition: number, m: KafkaMessage): DeadLetter {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = headerText(v);
-  const source = `${headers[DLQ_HEADERS.sourceTopic] ?? '?'}/${headers[DLQ_HEADERS.sourcePartition] ?? '?'}/${headers[DLQ_HEADERS.sourceOffset] ?? '?'}`;
-  let eventId: string | undefined;
-  try {
-    const id = (JSON.parse(m.value?.toString('utf8') ?? 'null') as { id?: unknown } | null)?.id;
-    if (typeof id === 'string') eventId = id;
-  } catch {
-    eventId = undefined;
-  }
-  return {
-    dlqPartition: partition,
-    dlqOffset: m.offset,
-    key: m.key?.toString('utf8') ?? null,
-    value: m.value,
-    headers,
-    reason: headers[DLQ_HEADERS.reason] ?? '(no reason header)',
-    reasonKind: headers[DLQ_HEADERS.reasonKind] ?? '',
-    consumerGroup: headers[DLQ_HEADERS.consumerGroup] ?? '',
-    failedAt: headers[DLQ_HEADERS.failedAt] ?? new Date(Number(m.timestamp)).toISOString(),
-    source,
-    origin: headers[REDRIVE_SOURCE_HEADER] ?? source,
-    eventId,
-  };
+/**
+ * The same for JSON text: JSON.stringify escapes C0 inside strings but leaves DEL, C1 (such as the
+ * one-byte CSI U+009B) and the bidi controls raw. Escaping those keeps the JSON valid and equal.
+ */
+export function escapeControlInJson(json: string): string {
+  return json.replace(/[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, unicodeEscape);
 }
+
+const unicodeEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /**
  * Every message of `topic` from the beginning up to the high watermarks seen at the start, in
@@ -150,6 +133,7 @@ export async function readLedger(kafka: Kafka, dlqTopic: string): Promise<Map<st
   for (const { message } of await readWholeTopic(kafka, ledgerTopicOf(dlqTopic))) {
     try {
       const entry = JSON.parse(message.value?.toString('utf8') ?? '') as LedgerEntry;
+      if (typeof entry.origin !== 'string' || typeof entry.to !== 'object' || entry.to === null) continue;
       ledger.set(entry.origin, entry);
     } catch {
       // not ours; ignore
@@ -160,7 +144,11 @@ export async function readLedger(kafka: Kafka, dlqTopic: string): Promise<Map<st
 
 export async function listDeadLetters(kafka: Kafka, dlqTopic: string): Promise<{ deadLetters: DeadLetter[]; ledger: Map<string, LedgerEntry> }> {
   const [messages, ledger] = await Promise.all([readWholeTopic(kafka, dlqTopic), readLedger(kafka, dlqTopic)]);
-  return { deadLetters: messages.map(({ partition, message }) => toDeadLetter(partition, message)), ledger };
+  const deadLetters = messages.map(({ partition, message }): DeadLetter => {
+    const parsed = parseDeadLetter(partition, message);
+    return { ...parsed, origin: originOf(parsed, ledger) };
+  });
+  return { deadLetters, ledger };
 }
 
 export interface RedriveOptions {
@@ -244,18 +232,21 @@ export async function redrive(kafka: Kafka, options: RedriveOptions): Promise<Re
 const preview = (value: Buffer | null, max = 160): string => {
   if (value === null) return '(null)';
   const text = value.toString('utf8');
-  const shown = JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+  const shown = escapeControlInJson(JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text));
   return `${shown} (${value.length} bytes)`;
 };
 
 export function formatDeadLetter(d: DeadLetter, ledger: ReadonlyMap<string, LedgerEntry>): string {
   const r = ledger.get(d.origin);
+  const e = escapeControl;
+  const unconfirmed = d.claimedOrigin !== undefined && d.origin === d.source;
   return [
-    `${d.dlqPartition}:${d.dlqOffset}  failed ${d.failedAt}  group ${d.consumerGroup || '?'}  source ${d.source}${d.origin !== d.source ? ` (first failed at ${d.origin})` : ''}`,
-    `    reason   [${d.reasonKind}] ${d.reason}`,
-    `    key      ${d.key === null ? '(null)' : JSON.stringify(d.key)}   event id ${d.eventId ?? '(none)'}`,
+    `${d.dlqPartition}:${d.dlqOffset}  failed ${e(d.failedAt)}  group ${e(d.consumerGroup) || '?'}  source ${e(d.source)}${d.origin !== d.source ? ` (first failed at ${e(d.origin)})` : ''}`,
+    `    reason   [${e(d.reasonKind)}] ${e(d.reason)}`,
+    `    key      ${d.key === null ? '(null)' : e(JSON.stringify(d.key))}   event id ${d.eventId === undefined ? '(none)' : e(d.eventId)}`,
     `    value    ${preview(d.value)}`,
-    ...(r ? [`    redriven ${r.redrivenAt} -> ${r.to.topic}/${r.to.partition}/${r.to.offset}`] : []),
+    ...(unconfirmed ? [`    note     claims to be a redrive of ${e(d.claimedOrigin)}; the ledger does not confirm it`] : []),
+    ...(r ? [`    redriven ${e(r.redrivenAt)} -> ${e(r.to.topic)}/${r.to.partition}/${e(String(r.to.offset))}`] : []),
   ].join('\n');
 }
 
@@ -282,10 +273,13 @@ async function main(argv: readonly string[]): Promise<number> {
     const { deadLetters, ledger } = await listDeadLetters(kafka, config.KAFKA_DLQ_TOPIC);
     const shown = deadLetters.slice(0, limit ?? deadLetters.length);
     if (values.json) {
-      console.log(JSON.stringify(shown.map((d) => ({ ...d, value: d.value?.toString('utf8') ?? null, redriven: ledger.get(d.origin) ?? null })), null, 2));
+      console.log(escapeControlInJson(JSON.stringify(shown.map((d) => ({ ...d, value: d.value?.toString('utf8') ?? null, redriven: ledger.get(d.origin) ?? null })), null, 2)));
       return 0;
     }
-    console.log(`${config.KAFKA_DLQ_TOPIC}: ${deadLetters.length} dead letters${shown.length < deadLetters.length ? ` (showing ${shown.length})` : ''}, ${ledger.size} redriven so far\n`);
+    const byKind = new Map<string, number>();
+    for (const d of deadLetters) byKind.set(d.reasonKind, (byKind.get(d.reasonKind) ?? 0) + 1);
+    const kinds = [...byKind].map(([k, n]) => `${escapeControl(k || '?')} ${n}`).join(', ');
+    console.log(`${config.KAFKA_DLQ_TOPIC}: ${deadLetters.length} dead letters${shown.length < deadLetters.length ? ` (showing ${shown.length})` : ''}${kinds ? ` (${kinds})` : ''}, ${ledger.size} redriven so far\n`);
     for (const d of shown) console.log(`${formatDeadLetter(d, ledger)}\n`);
     return 0;
   }
@@ -298,7 +292,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(limit === undefined ? {} : { limit }),
     });
     if (values.json) {
-      console.log(JSON.stringify({ ...result, redriven: result.redriven.map((r) => ({ ...r, deadLetter: { ...r.deadLetter, value: r.deadLetter.value?.toString('utf8') ?? null } })) }, null, 2));
+      console.log(escapeControlInJson(JSON.stringify({ ...result, redriven: result.redriven.map((r) => ({ ...r, deadLetter: { ...r.deadLetter, value: r.deadLetter.value?.toString('utf8') ?? null } })) }, null, 2)));
       return 0;
     }
     const verb = result.dryRun ? 'would redrive' : 'redrove';
@@ -307,7 +301,8 @@ async function main(argv: readonly string[]): Promise<number> {
         `${result.matched} match${values.match === undefined ? '' : ` ${JSON.stringify(values.match)}`}; ${verb} ${result.redriven.length} to ${config.KAFKA_TOPIC}`,
     );
     for (const r of result.redriven) {
-      console.log(`  ${r.deadLetter.dlqPartition}:${r.deadLetter.dlqOffset} (${r.deadLetter.origin}, event ${r.deadLetter.eventId ?? '?'})${r.to ? ` -> ${r.to.topic}/${r.to.partition}/${r.to.offset}` : ''}  ${r.deadLetter.reason.slice(0, 120)}`);
+      const d = r.deadLetter;
+      console.log(escapeControl(`  ${d.dlqPartition}:${d.dlqOffset} (${d.origin}, event ${d.eventId ?? '?'})${r.to ? ` -> ${r.to.topic}/${r.to.partition}/${r.to.offset}` : ''}  ${d.reason.slice(0, 120)}`));
     }
     return 0;
   }

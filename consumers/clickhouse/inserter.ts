@@ -6,6 +6,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { AppError } from '../../src/kernel/errors.ts';
 import { DATABASE_NAME_PATTERN, SESSION_EVENTS_TABLE } from '../../src/kernel/clickhouse/tables.ts';
+import { storeRejected } from '../runtime/write-failure.ts';
+import { classifyClickHouseError } from './errors.ts';
 import type { SessionEventRow } from './rows.ts';
 
 export interface SessionEventInserter {
@@ -26,7 +28,9 @@ export function createClickHouseInserter(client: ClickHouseClient, database: str
       try {
         await client.insert({ table, values: rows as SessionEventRow[], format: 'JSONEachRow' });
       } catch (error) {
-        // The client cannot parse 18.16's error format: the message holds "Code: N".
+        // Refused data is not retried (the run loop isolates it); anything else is (errors.ts).
+        const verdict = classifyClickHouseError(error);
+        if (verdict.kind === 'rejected') throw storeRejected('ClickHouse', verdict.code, verdict.message, error);
         throw new AppError('STORE_UNAVAILABLE', `ClickHouse insert of ${rows.length} rows into ${table} failed`, {
           cause: error,
         });

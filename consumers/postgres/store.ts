@@ -2,15 +2,18 @@
  * The port the Postgres sink writes through, and its adapter: COPY into a temp staging table,
  * upsert into `sessions`, then bring `user_stats` up to date for exactly the users that changed
  * (a delta for users who only gained sessions, a recompute for users with a replaced one; see
- * store-sql.ts); one transaction per batch. Any error rolls the whole batch back and is rethrown (as STORE_UNAVAILABLE) for the
- * run loop to retry.
+ * store-sql.ts); one transaction per batch. Any error rolls the whole batch back and is rethrown:
+ * as STORE_REJECTED (not retriable) when Postgres refused the data itself (errors.ts), for the run
+ * loop to isolate the events it refuses; as STORE_UNAVAILABLE (retriable) otherwise.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { AppError } from '../../src/kernel/errors.ts';
+import { storeRejected } from '../runtime/write-failure.ts';
 import { csvChunks } from './copy-csv.ts';
+import { classifyPostgresError } from './errors.ts';
 import type { SessionRow } from './projection.ts';
 import {
   COPY_STAGING,
@@ -81,6 +84,8 @@ export function createPgSessionStore(pool: Pool): SessionStore {
       } catch {
         broken = true; // the connection is gone or wedged: do not put it back in the pool
       }
+      const verdict = classifyPostgresError(error);
+      if (verdict.kind === 'rejected') throw storeRejected('Postgres', verdict.code, verdict.message, error);
       throw new AppError('STORE_UNAVAILABLE', 'the Postgres batch transaction failed and was rolled back', {
         cause: error,
       });

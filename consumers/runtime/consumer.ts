@@ -9,9 +9,12 @@
  *   has waited `batchMaxWaitMs`, dead-letters the bad ones, hands the events to the sink once,
  *   and only then commits, per partition, the highest offset + 1.
  * A failure in any of those steps is retried with capped exponential backoff: no skip, no
- * commit, no crash loop. `stop()` interrupts a backoff, makes one last attempt to flush, commits
- * what was written and leaves the group; whatever was not written is redelivered on restart,
- * which the idempotent sink turns into a no-op.
+ * commit, no crash loop. The one exception is a write the store refuses for what is in it
+ * (a non-retriable sink error, write-failure.ts): the loop bisects the batch (bisect.ts), writes
+ * what the store takes, dead-letters exactly the events it refuses, with the store's message, and
+ * commits, so a poisoned event never stops its partition. `stop()` interrupts a backoff, makes
+ * one last attempt to flush, commits what was written and leaves the group; whatever was not
+ * written is redelivered on restart, which the idempotent sink turns into a no-op.
  */
 import type { Admin, Batch, Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { AppError, describeError } from '../../src/kernel/errors.ts';
@@ -20,16 +23,26 @@ import type { SessionCompleted } from '../../src/kernel/events/session-completed
 import { ensureDeadLetterTopic } from '../../src/kernel/kafka/topics.ts';
 import { decideRetry } from './backoff.ts';
 import { bufferLimit, decideFlush } from './batching.ts';
-import { toDeadLetter } from './dead-letter.ts';
+import { afterSlice, nextBisectStep, startBisection, type RefusedEvent } from './bisect.ts';
+import { storeRejectionHeaders, toDeadLetter } from './dead-letter.ts';
 import { decodeMessage } from './decode.ts';
 import { consumerMetrics } from './metrics.ts';
 import { OffsetBook, isCaughtUp, nextOffsets, partitionLag, type WatermarkRange } from './offsets.ts';
-import { attempt, type DeadLetter } from './results.ts';
+import { attempt, type DeadLetter, type DeadLetterKind } from './results.ts';
 import { Signal } from './signal.ts';
 import type { ConsumerOptions, RunningConsumer } from './types.ts';
+import { decideOnWriteFailure, type Refusal } from './write-failure.ts';
 
 type Buffered =
-  | { readonly partition: number; readonly offset: string; readonly arrivedAt: number; readonly kind: 'ok'; readonly event: SessionCompleted }
+  | {
+      readonly partition: number;
+      readonly offset: string;
+      readonly arrivedAt: number;
+      readonly kind: 'ok';
+      readonly event: SessionCompleted;
+      /** Kept for a dead letter, should the store refuse the event (the original bytes go to the DLQ). */
+      readonly message: KafkaMessage;
+    }
   | {
       readonly partition: number;
       readonly offset: string;
@@ -110,7 +123,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       const step = decodeMessage(message.value);
       buffer.push(
         step.kind === 'ok'
-          ? { partition, offset: message.offset, arrivedAt, kind: 'ok', event: step.value }
+          ? { partition, offset: message.offset, arrivedAt, kind: 'ok', event: step.value, message }
           : { partition, offset: message.offset, arrivedAt, kind: 'dlq', failure: step, message },
       );
     }
@@ -125,16 +138,30 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
 
   /** Retries `work` with backoff until it succeeds; false if stop() gave up on it. */
   async function withRetry(step: string, work: () => Promise<void>): Promise<boolean> {
+    return (await retryUntilDecided(step, work, () => ({ kind: 'retry' }))) === 'ok';
+  }
+
+  /**
+   * Retries `work` with backoff while `decide` says the failure is transient; returns 'ok', the
+   * refusal `decide` saw (no retry: the same work would fail again), or 'gave_up' at shutdown.
+   */
+  async function retryUntilDecided(
+    step: string,
+    work: () => Promise<void>,
+    decide: typeof decideOnWriteFailure,
+  ): Promise<'ok' | 'gave_up' | Refusal> {
     for (let failures = 0; ; ) {
       const lastChance = stopping;
       const result = await attempt(work);
-      if (result.kind === 'ok') return true;
+      if (result.kind === 'ok') return 'ok';
+      const verdict = decide(result.error);
+      if (verdict.kind === 'isolate') return { code: verdict.code, reason: verdict.reason };
       failures += 1;
       const decision = decideRetry(failures, lastChance, backoff);
       const error = describeError(result.error);
       if (decision.kind === 'give_up') {
         log.warn({ step, failures, error }, 'giving up at shutdown; the batch is left uncommitted and will be redelivered');
-        return false;
+        return 'gave_up';
       }
       metrics.writeRetries.inc({ consumer: label, step });
       log.warn({ step, failures, retryInMs: decision.ms, error }, 'step failed; retrying with backoff');
@@ -142,41 +169,87 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     }
   }
 
+  type Parked = {
+    readonly partition: number;
+    readonly offset: string;
+    readonly message: KafkaMessage;
+    readonly failure: { readonly reason: string; readonly reasonKind: DeadLetterKind };
+    readonly extraHeaders?: Readonly<Record<string, string>>;
+  };
+
+  /** Publishes dead letters (retried like any step); false if stop() gave up on it. */
+  async function deadLetter(parked: readonly Parked[]): Promise<boolean> {
+    if (parked.length === 0) return true;
+    const sent = await withRetry('dead-letter', async () => {
+      const at = new Date(now());
+      await producer.send({
+        topic: dlqTopic,
+        acks: -1,
+        messages: parked.map((d) =>
+          toDeadLetter(d.message, { topic, partition: d.partition, groupId }, d.failure, at, d.extraHeaders),
+        ),
+      });
+    });
+    if (!sent) return false;
+    for (const d of parked) {
+      metrics.deadLetters.inc({ consumer: label, reason_kind: d.failure.reasonKind });
+      log.warn({ partition: d.partition, offset: d.offset, reason: d.failure.reason }, 'message dead-lettered');
+    }
+    return true;
+  }
+
+  /**
+   * Writes the events; when the store refuses the batch for what is in it, bisects it (bisect.ts)
+   * so that everything the store takes is written, and returns the events it refused.
+   */
+  async function writeIsolatingRefusals(events: readonly SessionCompleted[]): Promise<'gave_up' | readonly RefusedEvent[]> {
+    const write = (slice: readonly SessionCompleted[]) => retryUntilDecided('write', () => sink.write(slice), decideOnWriteFailure);
+    const started = performance.now();
+    const whole = await write(events);
+    if (whole === 'gave_up') return 'gave_up';
+    if (whole === 'ok') {
+      metrics.writeDuration.observe({ consumer: label }, (performance.now() - started) / 1000);
+      return [];
+    }
+    log.warn({ events: events.length, code: whole.code, reason: whole.reason }, 'the store refused the batch; bisecting it to find the events it refuses');
+    let plan = startBisection(events.length, whole);
+    for (let step = nextBisectStep(plan); step.kind === 'write'; step = nextBisectStep(plan)) {
+      const outcome = await write(events.slice(step.slice.start, step.slice.end));
+      if (outcome === 'gave_up') return 'gave_up';
+      plan = afterSlice(plan, outcome === 'ok' ? { kind: 'written' } : { kind: 'refused', ...outcome });
+    }
+    metrics.bisectWrites.inc({ consumer: label }, plan.writes);
+    log.warn({ events: events.length, refused: plan.refused.length, writes: plan.writes }, 'bisection done: the rest is written');
+    return plan.refused;
+  }
+
   async function processBatch(items: readonly Buffered[]): Promise<boolean> {
-    const events: SessionCompleted[] = [];
-    const dead: Array<Extract<Buffered, { kind: 'dlq' }>> = [];
+    const oks: Array<Extract<Buffered, { kind: 'ok' }>> = [];
+    const dead: Parked[] = [];
     for (const item of items) {
-      if (item.kind === 'ok') events.push(item.event);
+      if (item.kind === 'ok') oks.push(item);
       else dead.push(item);
     }
     metrics.batchSize.observe({ consumer: label }, items.length);
 
-    if (dead.length > 0) {
-      const sent = await withRetry('dead-letter', async () => {
-        const at = new Date(now());
-        await producer.send({
-          topic: dlqTopic,
-          acks: -1,
-          messages: dead.map((d) =>
-            toDeadLetter(d.message, { topic, partition: d.partition, groupId }, d.failure, at),
-          ),
-        });
-      });
-      if (!sent) return false;
-      for (const d of dead) {
-        metrics.deadLetters.inc({ consumer: label, reason_kind: d.failure.reasonKind });
-        log.warn({ partition: d.partition, offset: d.offset, reason: d.failure.reason }, 'message dead-lettered');
-      }
-    }
+    if (!(await deadLetter(dead))) return false;
 
+    const events = oks.map((o) => o.event);
     if (events.length > 0) {
-      let started = 0;
-      const written = await withRetry('write', async () => {
-        started = performance.now();
-        await sink.write(events);
+      const refused = await writeIsolatingRefusals(events);
+      if (refused === 'gave_up') return false;
+      const parked = refused.map((r): Parked => {
+        const item = oks[r.index]!;
+        metrics.storeRejections.inc({ consumer: label, code: r.code });
+        return {
+          partition: item.partition,
+          offset: item.offset,
+          message: item.message,
+          failure: { reason: r.reason, reasonKind: 'store_rejected' },
+          extraHeaders: storeRejectionHeaders(r.code),
+        };
       });
-      if (!written) return false;
-      metrics.writeDuration.observe({ consumer: label }, (performance.now() - started) / 1000);
+      if (!(await deadLetter(parked))) return false;
     }
 
     const next = nextOffsets(items);

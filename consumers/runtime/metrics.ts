@@ -10,6 +10,8 @@ export interface ConsumerMetrics {
   readonly writeDuration: Histogram<'consumer'>;
   readonly writeRetries: Counter<'consumer' | 'step'>;
   readonly deadLetters: Counter<'consumer' | 'reason_kind'>;
+  readonly storeRejections: Counter<'consumer' | 'code'>;
+  readonly bisectWrites: Counter<'consumer'>;
   readonly lag: Gauge<'consumer' | 'topic' | 'partition'>;
   readonly freshness: Histogram<'consumer'>;
 }
@@ -60,6 +62,22 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
         name: 'consumer_dead_letters_total',
         help: 'Messages sent to the dead-letter topic, by kind of reason.',
         labelNames: ['consumer', 'reason_kind'],
+        registers,
+      }),
+    ),
+    storeRejections: getOrCreate(registry, 'consumer_store_rejections_total', () =>
+      new Counter({
+        name: 'consumer_store_rejections_total',
+        help: 'Events a store refused for good and that were dead-lettered, by the store\'s code (SQLSTATE, clickhouse-N).',
+        labelNames: ['consumer', 'code'],
+        registers,
+      }),
+    ),
+    bisectWrites: getOrCreate(registry, 'consumer_bisect_writes_total', () =>
+      new Counter({
+        name: 'consumer_bisect_writes_total',
+        help: 'Writes made to isolate the events of a batch a store refused (the refused batch included).',
+        labelNames: ['consumer'],
         registers,
       }),
     ),

@@ -9,15 +9,17 @@ export type DeadLetterKind =
   | 'unknown_type'
   | 'unsupported_version'
   | 'invalid'
-  | 'other';
+  | 'other'
+  /** A store refused the event for good (a constraint, a value out of range): consumer.ts. */
+  | 'store_rejected'
+  /** The event id was seen before with another request hash: the first is kept. */
+  | 'idempotency_conflict';
 
 export type Ok<T> = { readonly kind: 'ok'; readonly value: T };
 /** Try the same work again later (after backoff); nothing is committed meanwhile. */
 export type Retry = { readonly kind: 'retry'; readonly error: unknown };
 /** Park the message on the dead-letter topic with the reason, and go on. */
 export type DeadLetter = { readonly kind: 'dlq'; readonly reason: string; readonly reasonKind: DeadLetterKind };
-
-export type StepResult<T> = Ok<T> | Retry | DeadLetter;
 
 export const ok = <T>(value: T): Ok<T> => ({ kind: 'ok', value });
 export const retry = (error: unknown): Retry => ({ kind: 'retry', error });

@@ -1,7 +1,9 @@
 /**
  * One error base for the whole project. Every error we raise on purpose is an AppError with a
- * code from this list, a `retriable` flag the run loops and the HTTP mapper act on, and the
- * original `cause` kept for the logs.
+ * code from this list, a `retriable` flag and the original `cause` kept for the logs. Who acts on
+ * `retriable`: the consumers' run loop retries a retriable sink error with backoff and isolates the
+ * events behind a non-retriable one (consumers/runtime/write-failure.ts); the HTTP mapper answers
+ * retriable codes with 503/429 and `Retry-After`.
  */
 export const ErrorCodes = {
   CONFIG_INVALID: { retriable: false },
@@ -24,10 +26,18 @@ export const ErrorCodes = {
   BROKER_UNAVAILABLE: { retriable: true },
   /** The process is draining for shutdown and takes no new work. */
   SHUTTING_DOWN: { retriable: true },
-  /** A message on the topic could not be decoded into a known event. */
-  DECODE_FAILED: { retriable: false },
-  /** A read model or analytics store refused a write or a query. */
+  /**
+   * The client reused an Idempotency-Key with a different body, and this API process still
+   * remembers the first one (best effort: src/sessions/service.ts).
+   */
+  IDEMPOTENCY_KEY_REUSED: { retriable: false },
+  /** A read model or analytics store could not be reached or failed a write or a query: try again. */
   STORE_UNAVAILABLE: { retriable: true },
+  /**
+   * A store refused a write because of what was in it (a constraint, a value out of range): the
+   * same write fails again however often it is retried. Consumers dead-letter the events behind it.
+   */
+  STORE_REJECTED: { retriable: false },
   /** The local stack could not install or start a service. */
   STACK_FAILED: { retriable: false },
   INTERNAL: { retriable: false },

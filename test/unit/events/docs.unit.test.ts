@@ -13,7 +13,7 @@ import { HEADERS, OUTCOMES, SUPPORTED_EVENT_VERSIONS } from '../../../src/kernel
 import type { DeadLetterKind } from '../../../consumers/runtime/results.ts';
 
 /** Every kind, checked against the type both ways: tsc fails when a kind is added and not listed here. */
-const DEAD_LETTER_KINDS = ['empty', 'not_json', 'not_object', 'unknown_type', 'unsupported_version', 'invalid', 'other'] as const satisfies readonly DeadLetterKind[];
+const DEAD_LETTER_KINDS = ['empty', 'not_json', 'not_object', 'unknown_type', 'unsupported_version', 'invalid', 'other', 'store_rejected', 'idempotency_conflict'] as const satisfies readonly DeadLetterKind[];
 const everyKindListed: Exclude<DeadLetterKind, (typeof DEAD_LETTER_KINDS)[number]> extends never ? true : false = true;
 
 const docs = readFileSync(resolve(import.meta.dir, '../../../docs/events.md'), 'utf8');
