@@ -19,6 +19,8 @@ const ASSETS: Readonly<Record<string, AssetSource>> = {
   'uPlot.min.css': { resolve: fromPackage('uplot/dist/uPlot.min.css'), contentType: 'text/css; charset=utf-8' },
 };
 
+export const DASHBOARD_ASSETS = Object.keys(ASSETS) as [string, ...string[]];
+
 /** A known asset by file name (a fixed list: request input never becomes a path). */
 export function dashboardAsset(file: string): { body: Blob; contentType: string } | undefined {
   const source = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { type FieldIssue, ValidationError } from '../kernel/errors.ts';
-import { IsoInstant, OUTCOMES, type Outcome } from '../kernel/events/session-completed.ts';
+import { OUTCOMES, type Outcome } from '../kernel/events/session-completed.ts';
+import { Instant } from '../http/schemas.ts';
 
 /** Bucket widths of the latency series (the rollup is per minute, so nothing finer). */
 export const LATENCY_STEPS = { '1m': 60, '5m': 300, '15m': 900, '1h': 3_600 } as const;
@@ -20,20 +21,42 @@ export const MAX_POINTS = 1_500;
 /** And at most this wide a window, whatever the step. */
 export const MAX_RANGE_SECONDS = 31 * 24 * 3_600;
 
-const keysOf = <T extends Record<string, number>>(o: T) => Object.keys(o) as [keyof T & string, ...(keyof T & string)[]];
+/**
+ * A `step` as people write it: the width's name (`1m`), or its seconds as Prometheus and Grafana
+ * take them (`60`, `60s`). Every form names a width the route serves; any other is a 422 that
+ * lists the allowed ones.
+ */
+export function stepSchema<T extends Record<string, number>>(steps: T, fallback: keyof T & string) {
+  const forms = new Map<string, keyof T & string>();
+  for (const [name, seconds] of Object.entries(steps) as Array<[keyof T & string, number]>) {
+    forms.set(name, name);
+    forms.set(String(seconds), name);
+    forms.set(`${seconds}s`, name);
+  }
+  const allowed = Object.entries(steps)
+    .map(([name, seconds]) => `${name} (${seconds}, ${seconds}s)`)
+    .join(', ');
+  return z
+    .enum([...forms.keys()] as [string, ...string[]], { error: () => `must be one of ${allowed}` })
+    .default(fallback)
+    .transform((form) => forms.get(form) ?? fallback)
+    .meta({ description: `Bucket width: ${allowed}` });
+}
 
 const LatencyQuerySchema = z.object({
-  from: IsoInstant,
-  to: IsoInstant,
-  step: z.enum(keysOf(LATENCY_STEPS)).default('1m'),
+  from: Instant,
+  to: Instant.meta({ description: `After \`from\`; the window spans at most 31 days and ${MAX_POINTS} steps` }),
+  step: stepSchema(LATENCY_STEPS, '1m'),
   outcome: z.enum(OUTCOMES).optional(),
 });
 
 const ThroughputQuerySchema = z.object({
-  from: IsoInstant,
-  to: IsoInstant,
-  step: z.enum(keysOf(THROUGHPUT_STEPS)).default('1s'),
+  from: Instant,
+  to: Instant.meta({ description: `After \`from\`; the window spans at most 31 days and ${MAX_POINTS} steps` }),
+  step: stepSchema(THROUGHPUT_STEPS, '1s'),
 });
+/** The query schemas as the routes declare them. */
+export { LatencyQuerySchema as LatencyQuery, ThroughputQuerySchema as ThroughputQuery };
 
 /** A validated window: unix seconds, `from` aligned down to the step, `to` exclusive. */
 export interface Window {
@@ -134,3 +157,45 @@ export interface ThroughputSeries {
   readonly lastReceivedAt: string | null;
   readonly lastIngestedAt: string | null;
 }
+
+/* The answers as documented in /openapi.json (the interfaces above are what the service builds). */
+const Iso = z.iso.datetime();
+const Ms = z.number().nullable();
+export const LatencySeriesSchema = z.object({
+  from: Iso,
+  to: Iso,
+  step: z.enum(Object.keys(LATENCY_STEPS) as [LatencyStep, ...LatencyStep[]]),
+  outcome: z.enum(OUTCOMES).nullable(),
+  points: z.array(
+    z.object({
+      t: Iso,
+      count: z.number(),
+      durationMs: z.object({ p50: Ms, p95: Ms, p99: Ms }),
+      pipelineLagMs: z.object({ p50: Ms, p95: Ms.optional(), p99: Ms }),
+      clientLagMs: z.object({ p50: Ms, p95: Ms.optional(), p99: Ms }),
+    }),
+  ),
+});
+export const ThroughputSeriesSchema = z.object({
+  from: Iso,
+  to: Iso,
+  step: z.enum(Object.keys(THROUGHPUT_STEPS) as [ThroughputStep, ...ThroughputStep[]]),
+  points: z.array(z.object({ t: Iso, events: z.number(), eventsPerSecond: z.number() })),
+  lastReceivedAt: Iso.nullable(),
+  lastIngestedAt: Iso.nullable(),
+});
+export const ConsumerLagSchema = z.union([
+  z.object({ available: z.literal(false), at: Iso, reason: z.string() }),
+  z.object({
+    available: z.literal(true),
+    at: Iso,
+    groups: z.array(
+      z.object({
+        groupId: z.string(),
+        topic: z.string(),
+        lag: z.number(),
+        partitions: z.array(z.object({ partition: z.int(), committed: z.number().nullable(), high: z.number(), lag: z.number() })),
+      }),
+    ),
+  }),
+]);

@@ -21,7 +21,7 @@ export interface ApiMetrics {
 export function createApiMetrics(registry: Registry): ApiMetrics {
   const requestDuration = new Histogram({
     name: 'http_request_duration_seconds',
-    help: 'HTTP request duration by route, method and status.',
+    help: 'HTTP request duration by route, method and status; requests refused before routing count too (route "unrouted" for an unusable Host header).',
     labelNames: ['route', 'method', 'status'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
@@ -33,7 +33,8 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
   });
   const eventsRejected = new Counter({
     name: 'events_rejected_total',
-    help: 'Completions not accepted, by reason (validation, malformed_json, overloaded, timeout, broker_error, shutting_down, ...).',
+    help:
+      'Completions not accepted, by reason: the error code in lower case (validation_failed, malformed_json, unsupported_media_type, payload_too_large, rate_limited, overloaded, broker_timeout, broker_unavailable, shutting_down) or internal.',
     labelNames: ['reason'] as const,
     registers: [registry],
   });

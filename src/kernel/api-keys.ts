@@ -11,11 +11,27 @@ export interface ApiKey {
   readonly name: string;
   readonly scopes: ReadonlySet<Scope>;
   readonly hash: string;
-  /** Requests per second; the bucket holds two seconds' worth. */
+  /** Events per second (a request is one, a batch one per item); the bucket holds two seconds' worth. */
   readonly ratePerSecond: number;
 }
 
 export const DEFAULT_KEY_RATE_PER_SECOND = 100_000;
+/**
+ * The lowest rate a key may have: its bucket holds two seconds' worth, and a request needs one
+ * whole token, so a slower key could never make a single call.
+ */
+export const MIN_KEY_RATE_PER_SECOND = 0.5;
+
+/**
+ * SHA-256 of keys whose secret is public (the demo key compose.yaml once shipped,
+ * `demo-key-change-me`). The API refuses to start in production with any of them configured.
+ */
+export const PUBLIC_KEY_HASHES: ReadonlySet<string> = new Set([
+  '090d1548c9d65f413a1a2c828a0bee3a7ae02d2137caf51e6029e6c3cb1f1fa4',
+]);
+
+/** The configured keys whose secret is public, by name. */
+export const publicKeys = (keys: readonly ApiKey[]): string[] => keys.filter((k) => PUBLIC_KEY_HASHES.has(k.hash)).map((k) => k.name);
 
 export const sha256Hex = (text: string): string => new Bun.CryptoHasher('sha256').update(text).digest('hex');
 
@@ -38,6 +54,11 @@ export function parseApiKeys(text: string): ApiKey[] {
       }
       const ratePerSecond = rate === undefined || rate === '' ? DEFAULT_KEY_RATE_PER_SECOND : Number(rate);
       if (!Number.isFinite(ratePerSecond) || ratePerSecond <= 0) throw new Error(`${where}: the rate must be a positive number`);
+      if (ratePerSecond < MIN_KEY_RATE_PER_SECOND) {
+        throw new Error(
+          `${where}: the rate must be at least ${MIN_KEY_RATE_PER_SECOND} per second (the bucket holds two seconds' worth and a request needs one token), got ${ratePerSecond}`,
+        );
+      }
       return { name, scopes: new Set(parsedScopes as Scope[]), hash, ratePerSecond };
     });
   const names = new Set<string>();

@@ -6,17 +6,60 @@
  */
 import { z } from 'zod';
 import { type FieldIssue, ValidationError } from '../kernel/errors.ts';
-import { IsoInstant, SafeId } from '../kernel/events/session-completed.ts';
+import { IsoInstant, OUTCOMES, SafeId } from '../kernel/events/session-completed.ts';
+import type { SessionView, UserStats } from '../kernel/read-model.ts';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
-const SessionParams = z.object({ sessionId: SafeId });
-const UserParams = z.object({ userId: SafeId });
-const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
-  before: z.string().min(1).max(512).optional(),
+/** GET /sessions/complete is the batch route's path (a 405), never a session id. */
+export const SessionParams = z.object({ sessionId: SafeId.meta({ not: { const: 'complete' } }) });
+export const UserParams = z.object({ userId: SafeId });
+export const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE).meta({ type: 'integer', description: `Page size (default ${DEFAULT_PAGE_SIZE})` }),
+  before: z
+    .string()
+    .min(1)
+    .max(512)
+    .meta({ pattern: '^[A-Za-z0-9_-]+$', description: 'The nextCursor of the previous page (opaque: only cursors this API issued are valid)' })
+    .optional(),
 });
+
+const Instant = z.iso.datetime();
+export const SessionViewSchema = z.object({
+  sessionId: SafeId,
+  userId: SafeId,
+  eventId: z.uuid(),
+  startedAt: Instant,
+  completedAt: Instant,
+  durationMs: z.number(),
+  score: z.number().nullable(),
+  outcome: z.enum(OUTCOMES),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  receivedAt: Instant,
+  projectedAt: Instant,
+});
+export const UserStatsViewSchema = z.object({
+  userId: SafeId,
+  sessionsCompleted: z.number(),
+  totalDurationMs: z.number(),
+  avgDurationMs: z.number(),
+  bestScore: z.number().nullable(),
+  avgScore: z.number().nullable(),
+  scoredSessions: z.number(),
+  outcomes: z.object({ completed: z.number(), failed: z.number(), abandoned: z.number() }),
+  lastCompletedAt: Instant,
+  updatedAt: Instant,
+});
+export const SessionPageSchema = z.object({
+  userId: SafeId,
+  items: z.array(SessionViewSchema),
+  nextCursor: z.string().nullable(),
+});
+// The documented answers are the views the service returns (a compile error when they drift).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const viewsMatch: [Same<z.infer<typeof SessionViewSchema>, SessionView>, Same<Omit<z.infer<typeof UserStatsViewSchema>, 'updatedAt'>, UserStats>] = [true, true];
+void viewsMatch;
 
 /** Position of the last item of a page: the next page starts strictly after it. */
 export interface Cursor {

@@ -1,20 +1,33 @@
 /**
- * Request schemas of the write path. Field schemas come from the event module, so what the edge
- * accepts and what the topic carries are defined once.
+ * Request and response schemas of the write path. Field schemas come from the event module, so
+ * what the edge accepts and what the topic carries are defined once; the routes (index.ts)
+ * declare these same schemas, from which /openapi.json is generated.
  */
 import { z } from 'zod';
-import { Attributes, IsoInstant, Outcome, SafeId, Score } from '../kernel/events/session-completed.ts';
+import { Outcome, SafeId, Score } from '../kernel/events/session-completed.ts';
+import { IssueSchema } from '../http/problem.ts';
+import { DocumentedAttributes, Instant } from '../http/schemas.ts';
 
 export const MAX_BATCH_ITEMS = 500;
+
+/**
+ * A session id. `complete` is reserved: GET /sessions/complete is the batch route's path, so a
+ * session of that name could be written but never read back.
+ */
+export const SessionId = SafeId.refine((id) => id !== 'complete', { message: '"complete" is reserved (it names the batch route)' }).meta({
+  not: { const: 'complete' },
+});
 
 /** The fields a completion carries, shared by the single and the batch endpoint. */
 const completionFields = {
   userId: SafeId,
-  startedAt: IsoInstant,
-  completedAt: IsoInstant,
+  startedAt: Instant,
+  completedAt: Instant.meta({
+    description: `${Instant.description ?? ''}; not before startedAt, and at most MAX_CLOCK_SKEW_MS (default 5 minutes) ahead of the server's clock`,
+  }),
   score: Score.optional(),
   outcome: Outcome.default('completed'),
-  attributes: Attributes.optional(),
+  attributes: DocumentedAttributes.optional(),
 };
 
 const endsAfterStart = (b: { startedAt: string; completedAt: string }): boolean =>
@@ -32,11 +45,18 @@ export const IdempotencyKey = z
   .max(255)
   .regex(/^[\x21-\x7E]+$/, 'must be 1-255 visible ASCII characters');
 
-export const SessionParams = z.object({ sessionId: SafeId });
+export const SessionParams = z.object({ sessionId: SessionId });
+
+/** The request headers the single write reads. */
+export const CompletionHeaders = z.object({
+  'Idempotency-Key': IdempotencyKey.meta({
+    description: 'Retries with the same key (for the same session) yield the same eventId. A key names one request.',
+  }).optional(),
+});
 
 /** One item of POST /sessions/complete: the single body plus its sessionId and optional key. */
 export const BatchItem = z
-  .strictObject({ sessionId: SafeId, idempotencyKey: IdempotencyKey.optional(), ...completionFields })
+  .strictObject({ sessionId: SessionId, idempotencyKey: IdempotencyKey.optional(), ...completionFields })
   .refine(endsAfterStart, endsAfterStartIssue);
 export type BatchItem = z.output<typeof BatchItem>;
 
@@ -45,9 +65,32 @@ export const BatchBody = z.strictObject({
   items: z.array(z.unknown()).min(1).max(MAX_BATCH_ITEMS),
 });
 
+/** The batch envelope as documented: the same bounds, with the item schema each item is checked against. */
+export const DocumentedBatchBody = z.strictObject({
+  items: z.array(BatchItem).min(1).max(MAX_BATCH_ITEMS),
+});
+
 export const Accepted = z.object({
   eventId: z.uuid(),
   sessionId: SafeId,
   status: z.literal('accepted'),
 });
-export type Accepted = z.infer<typeof Accepted>;
+
+export const BatchResult = z.discriminatedUnion('status', [
+  z.object({ index: z.int().min(0), status: z.literal('accepted'), eventId: z.uuid(), sessionId: SafeId }),
+  z.object({
+    index: z.int().min(0),
+    status: z.literal('rejected'),
+    issues: z.array(IssueSchema),
+    /** Issues beyond the per-item and per-answer caps, counted but not listed. */
+    issuesOmitted: z.int().min(1).optional(),
+  }),
+  z.object({ index: z.int().min(0), status: z.literal('failed'), code: z.string(), detail: z.string() }),
+]);
+
+export const BatchResponse = z.object({
+  accepted: z.int().min(0),
+  rejected: z.int().min(0),
+  failed: z.int().min(0),
+  results: z.array(BatchResult),
+});

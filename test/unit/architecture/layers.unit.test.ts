@@ -3,6 +3,9 @@
  *
  *   src/kernel/   events, errors, config, logging/metrics, client and pool factories, table
  *                 names, read-model rows: what the API and the consumers share. Imports only itself.
+ *   src/http/     the HTTP edge (contract macros, access, errors, docs) that the feature plugins
+ *                 use; it never imports a feature (sessions/, reads/, analytics/): app.ts gets them
+ *                 as plugins, and /openapi.json is generated from the routes they declare.
  *   src/          the API (feature plugins, HTTP edge, write-path producer) on top of the kernel.
  *   consumers/    the read side, on top of the kernel; never the API's code.
  *   stack/        the native stack manager, on the kernel's config only.
@@ -31,6 +34,7 @@ interface Rule {
 /** First matching `from` wins, so the more specific prefixes come first. */
 const RULES: readonly Rule[] = [
   { from: 'src/kernel/', may: ['src/kernel/'] },
+  { from: 'src/http/', may: ['src/http/', 'src/kernel/', 'src/kafka/'] },
   { from: 'src/', may: ['src/'] },
   { from: 'consumers/', may: ['consumers/', 'src/kernel/'] },
   { from: 'stack/', may: ['stack/', 'src/kernel/'] },
@@ -87,12 +91,17 @@ describe('layers', () => {
 
   test('the rules refuse what they are meant to refuse', () => {
     const kernel = ruleFor('src/kernel/config.ts');
-    const api = ruleFor('src/http/app.ts');
+    const api = ruleFor('src/sessions/index.ts');
     const consumer = ruleFor('consumers/runtime/consumer.ts');
     const lib = ruleFor('scripts/lib/migrate.ts');
     const bench = ruleFor('bench/run.ts');
     if (!kernel || !api || !consumer || !lib || !bench) throw new Error('a layer has no rule');
     expect(allowed(kernel, 'src/http/auth.ts')).toBe(false);
+    const edge = ruleFor('src/http/openapi.ts');
+    if (!edge) throw new Error('the HTTP edge has no rule');
+    expect(allowed(edge, 'src/sessions/model.ts')).toBe(false);
+    expect(allowed(edge, 'src/kernel/errors.ts')).toBe(true);
+    expect(allowed(api, 'src/http/body.ts')).toBe(true);
     expect(allowed(api, 'consumers/postgres/main.ts')).toBe(false);
     expect(allowed(consumer, 'src/reads/service.ts')).toBe(false);
     expect(allowed(consumer, 'src/kernel/config.ts')).toBe(true);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { AppError } from '../../../src/kernel/errors.ts';
-import { parseApiKeys, sha256Hex } from '../../../src/kernel/api-keys.ts';
-import { createAuthenticator, requiredScope } from '../../../src/http/auth.ts';
+import { parseApiKeys, publicKeys, sha256Hex } from '../../../src/kernel/api-keys.ts';
+import { createAuthenticator } from '../../../src/http/auth.ts';
 import { createApp } from '../../../src/http/app.ts';
 import { createApiMetrics } from '../../../src/http/metrics.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
@@ -12,14 +12,15 @@ const INGEST = 'ingest-secret-key';
 const READER = 'reader-secret-key';
 const keysText = `writer:ingest:${sha256Hex(INGEST)}:2,reader:read:${sha256Hex(READER)}`;
 
-const codeOf = (f: () => unknown): string | undefined => {
+const errorOf = (f: () => unknown): AppError | undefined => {
   try {
     f();
     return undefined;
   } catch (e) {
-    return (e as AppError).code;
+    return e as AppError;
   }
 };
+const codeOf = (f: () => unknown): string | undefined => errorOf(f)?.code;
 
 describe('parseApiKeys', () => {
   test('parses names, scopes, hashes and rates; rate defaults', () => {
@@ -36,49 +37,59 @@ describe('parseApiKeys', () => {
     expect(() => parseApiKeys(`a:read:${'0'.repeat(64)},a:read:${'1'.repeat(64)}`)).toThrow(/used twice/);
     expect(() => parseApiKeys(`a:read:${'0'.repeat(64)}:-1`)).toThrow(/positive/);
   });
-});
-
-describe('requiredScope', () => {
-  test('writes need ingest, reads and analytics need read, probes/docs/dashboard page are open', () => {
-    expect(requiredScope('POST', '/sessions/s1/complete')).toBe('ingest');
-    expect(requiredScope('POST', '/sessions/complete')).toBe('ingest');
-    expect(requiredScope('GET', '/sessions/s1')).toBe('read');
-    expect(requiredScope('GET', '/users/u/stats')).toBe('read');
-    expect(requiredScope('GET', '/analytics/latency')).toBe('read');
-    for (const open of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/dashboard', '/dashboard/assets/x.js']) {
-      expect(requiredScope('GET', open)).toBeUndefined();
-    }
+  test('refuses a rate below 0.5/s, which could never admit a request (the bucket holds two seconds)', () => {
+    expect(() => parseApiKeys(`a:read:${'0'.repeat(64)}:0.4`)).toThrow(/at least 0.5 per second.*got 0.4/);
+    expect(parseApiKeys(`a:read:${'0'.repeat(64)}:0.5`)[0]?.ratePerSecond).toBe(0.5);
+  });
+  test('knows the demo key compose.yaml once shipped as public', () => {
+    const keys = parseApiKeys(`demo:ingest+read:${sha256Hex('demo-key-change-me')},mine:read:${sha256Hex('a-secret')}`);
+    expect(publicKeys(keys)).toEqual(['demo']);
   });
 });
 
 describe('authenticator', () => {
   test('401 without or with a wrong key, 403 with the wrong scope, ok with the right one', () => {
     const auth = createAuthenticator(parseApiKeys(keysText), () => 0);
-    expect(codeOf(() => auth.check('POST', '/sessions/s/complete', null))).toBe('UNAUTHORIZED');
-    expect(codeOf(() => auth.check('POST', '/sessions/s/complete', 'Basic abc'))).toBe('UNAUTHORIZED');
-    expect(codeOf(() => auth.check('POST', '/sessions/s/complete', 'Bearer nope'))).toBe('UNAUTHORIZED');
-    expect(codeOf(() => auth.check('POST', '/sessions/s/complete', `Bearer ${READER}`))).toBe('FORBIDDEN');
-    expect(codeOf(() => auth.check('GET', '/users/u/stats', `Bearer ${INGEST}`))).toBe('FORBIDDEN');
-    expect(auth.check('GET', '/users/u/stats', `Bearer ${READER}`)).toBe('reader');
-    expect(auth.check('GET', '/healthz', null)).toBeUndefined();
+    expect(codeOf(() => auth.check('ingest', null))).toBe('UNAUTHORIZED');
+    expect(codeOf(() => auth.check('ingest', 'Basic abc'))).toBe('UNAUTHORIZED');
+    expect(codeOf(() => auth.check('ingest', 'Bearer nope'))).toBe('UNAUTHORIZED');
+    expect(codeOf(() => auth.check('ingest', `Bearer ${READER}`))).toBe('FORBIDDEN');
+    expect(codeOf(() => auth.check('read', `Bearer ${INGEST}`))).toBe('FORBIDDEN');
+    expect(auth.check('read', `Bearer ${READER}`).name).toBe('reader');
   });
   test('each key has a token bucket: past it 429 with the wait, refilled by time', () => {
     let now = 0;
     const auth = createAuthenticator(parseApiKeys(keysText), () => now);
-    const call = () => codeOf(() => auth.check('POST', '/sessions/s/complete', `Bearer ${INGEST}`));
+    const call = () => codeOf(() => auth.check('ingest', `Bearer ${INGEST}`));
     // rate 2/s: the bucket holds 4
     expect([call(), call(), call(), call()]).toEqual([undefined, undefined, undefined, undefined]);
-    let error: AppError | undefined;
-    try {
-      auth.check('POST', '/sessions/s/complete', `Bearer ${INGEST}`);
-    } catch (e) {
-      error = e as AppError;
-    }
+    const error = errorOf(() => auth.check('ingest', `Bearer ${INGEST}`));
     expect(error?.code).toBe('RATE_LIMITED');
     expect(error?.details?.['retryAfterSeconds']).toBe(1);
     now += 500; // one token back
     expect(call()).toBeUndefined();
     expect(call()).toBe('RATE_LIMITED');
+  });
+  test('a batch costs one token per event: it may take the bucket into debt, and the key waits the debt out', () => {
+    let now = 0;
+    const auth = createAuthenticator(parseApiKeys(keysText), () => now); // writer: 2/s, bucket 4
+    const key = auth.check('ingest', `Bearer ${INGEST}`); // 3 left
+    auth.chargeEvents(key, 10); // 9 more: -6
+    const error = errorOf(() => auth.check('ingest', `Bearer ${INGEST}`));
+    expect(error?.code).toBe('RATE_LIMITED');
+    expect(error?.details?.['retryAfterSeconds']).toBe(4); // (1 - -6) / 2 = 3.5 s
+    now += 3_000; // -6 + 6 = 0: still no whole token
+    expect(codeOf(() => auth.check('ingest', `Bearer ${INGEST}`))).toBe('RATE_LIMITED');
+    now += 500;
+    expect(codeOf(() => auth.check('ingest', `Bearer ${INGEST}`))).toBeUndefined();
+  });
+  test('a second batch admitted while the first was being read is refused once the first put the bucket in debt', () => {
+    const auth = createAuthenticator(parseApiKeys(keysText), () => 0);
+    const a = auth.check('ingest', `Bearer ${INGEST}`);
+    const b = auth.check('ingest', `Bearer ${INGEST}`); // both admitted: 2 tokens left
+    auth.chargeEvents(a, 500);
+    expect(codeOf(() => auth.chargeEvents(b, 500))).toBe('RATE_LIMITED');
+    expect(codeOf(() => auth.chargeEvents(b, 1))).toBeUndefined(); // a batch of one paid on admission
   });
 });
 

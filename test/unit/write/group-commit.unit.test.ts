@@ -60,6 +60,24 @@ describe('GroupCommitProducer', () => {
     await p.close();
   });
 
+  test('the deadline sweeper runs only while something is pending (an idle API wakes for nothing)', async () => {
+    const t = new ManualTransport();
+    const p = new GroupCommitProducer(t, options({ lingerMs: 0, ackTimeoutMs: 50 }));
+    expect(p.sweeping).toBe(false);
+    const first = p.append(msg(0));
+    expect(p.sweeping).toBe(true);
+    await until(() => t.batches.length === 1);
+    t.batches[0]?.ack();
+    await first;
+    expect(p.sweeping).toBe(false);
+    // It comes back for the next request, and still enforces the deadline.
+    const second = p.append(msg(1)).catch((e: unknown) => e);
+    expect(p.sweeping).toBe(true);
+    expect(((await second) as AppError).code).toBe('BROKER_TIMEOUT');
+    expect(p.sweeping).toBe(false);
+    await p.close();
+  });
+
   test('a full batch is sent without waiting for the linger timer', async () => {
     const t = new ManualTransport();
     const p = new GroupCommitProducer(t, options({ lingerMs: 10_000, maxBatchEvents: 3 }));

@@ -13,9 +13,10 @@ import { createApiMetrics } from '../../../src/http/metrics.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { createRegistry } from '../../../src/kernel/observability/metrics.ts';
 import { createSessionRoutes } from '../../../src/sessions/index.ts';
+import { routeContract } from '../../../src/http/contract.ts';
 import type { EventPublisher } from '../../../src/sessions/service.ts';
 
-function makeApp(publisher: EventPublisher, opts: { draining?: boolean; authenticator?: Authenticator } = {}) {
+function makeApp(publisher: EventPublisher, opts: { draining?: boolean; authenticator?: Authenticator; batchBodyLimitBytes?: number } = {}) {
   const metrics = createApiMetrics(createRegistry());
   const app = createApp({
     logger: silentLogger(),
@@ -30,7 +31,7 @@ function makeApp(publisher: EventPublisher, opts: { draining?: boolean; authenti
         publisher,
         session: { now: () => Date.parse('2026-11-28T12:00:00Z'), newEventId: () => '01938f4e-0000-7000-8000-0000000000aa', maxClockSkewMs: 60_000 },
         bodyLimitBytes: 1024,
-        batchBodyLimitBytes: 64 * 1024,
+        batchBodyLimitBytes: opts.batchBodyLimitBytes ?? 64 * 1024,
         retryAfterSeconds: 3,
         metrics,
       }),
@@ -235,10 +236,68 @@ describe('errors thrown by feature routes', () => {
       authenticator: undefined,
       draining: () => false,
       readiness: () => ({ ready: true }),
-      plugins: [new Elysia().get('/things/:id', () => { throw new AppError('NOT_FOUND', 'No thing.'); })],
+      plugins: [
+        new Elysia().use(routeContract).get('/things/:id', () => { throw new AppError('NOT_FOUND', 'No thing.'); }, {
+          auth: 'open',
+          contract: { summary: 'a thing', responses: { 200: { description: 'the thing' } }, problems: { 404: 'no thing' } },
+        }),
+      ],
     });
     const res = await app.handle(new Request('http://localhost/things/x'));
     expect(res.status).toBe(404);
     expect(((await res.json()) as { detail: string }).detail).toBe('No thing.');
+  });
+});
+
+describe('deny by default', () => {
+  const baseDeps = () => ({
+    logger: silentLogger(),
+    metrics: createApiMetrics(createRegistry()),
+    retryAfterSeconds: 1,
+    accessLogSampleRate: 0,
+    authenticator: undefined,
+    draining: () => false,
+    readiness: () => ({ ready: true }),
+  });
+  test('an app with a route that declares no `auth` does not start, and names the route', async () => {
+    const { Elysia } = await import('elysia');
+    const undeclared = new Elysia().get('/open-by-accident', () => 'hello');
+    expect(() => createApp({ ...baseDeps(), plugins: [undeclared] })).toThrow(/GET \/open-by-accident: no `auth`/);
+  });
+  test('nor one that declares access but no contract (it would be missing from /openapi.json)', async () => {
+    const { Elysia } = await import('elysia');
+    const undocumented = new Elysia().use(routeContract).get('/undocumented', () => 'hello', { auth: 'read' });
+    expect(() => createApp({ ...baseDeps(), plugins: [undocumented] })).toThrow(/GET \/undocumented: no `contract`/);
+  });
+});
+
+describe('the batch answer stays small whatever the batch holds', () => {
+  test('a 1 MiB batch of items with hundreds of unknown keys gets an answer under 64 KiB that says how much it left out', async () => {
+    const { app } = makeApp(recording().publisher, { batchBodyLimitBytes: 1024 * 1024 });
+    const unknownKeys = (i: number) => Object.fromEntries(Array.from({ length: 300 }, (_, k) => [`unknown_key_${i}_${k}_${'x'.repeat(40)}`, 1]));
+    const items = Array.from({ length: 30 }, (_, i) => ({ sessionId: `s${i}`, ...body, ...unknownKeys(i) }));
+    const payload = JSON.stringify({ items });
+    expect(payload.length).toBeGreaterThan(512 * 1024);
+    expect(payload.length).toBeLessThanOrEqual(1024 * 1024);
+    const res = await app.handle(post('/sessions/complete', payload));
+    const text = await res.text();
+    expect(res.status).toBe(207);
+    expect(text.length).toBeLessThan(64 * 1024);
+    const out = JSON.parse(text) as { rejected: number; results: Array<{ issues: unknown[]; issuesOmitted?: number }> };
+    expect(out.rejected).toBe(30);
+    expect(out.results.reduce((n, r) => n + r.issues.length, 0)).toBeLessThanOrEqual(100);
+    expect(out.results.every((r) => r.issues.length <= 10 && (r.issuesOmitted ?? 0) > 0)).toBe(true);
+    expect(out.results.reduce((n, r) => n + r.issues.length + (r.issuesOmitted ?? 0), 0)).toBe(30 * 300);
+
+    // The envelope's own 422 is capped too (unknown top-level keys, one issue each), and long paths are cut.
+    const envelope = JSON.stringify({ items: [{}], ...Object.fromEntries(Array.from({ length: 5_000 }, (_, k) => [`k${k}${'y'.repeat(150)}`, 1])) });
+    const bad = await app.handle(post('/sessions/complete', envelope));
+    const problemText = await bad.text();
+    expect(bad.status).toBe(422);
+    expect(problemText.length).toBeLessThan(64 * 1024);
+    const problem = JSON.parse(problemText) as { issues: Array<{ path: string }>; issuesOmitted: number };
+    expect(problem.issues).toHaveLength(100);
+    expect(problem.issuesOmitted).toBe(4_900);
+    expect(problem.issues.every((i) => i.path.length <= 160)).toBe(true);
   });
 });
