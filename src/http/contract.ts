@@ -34,7 +34,7 @@ export interface ResponseSpec {
 }
 
 /** Problem statuses a route answers itself (the edge adds 400, 401, 403, 429 and 503 draining). */
-export type ProblemStatus = 404 | 413 | 415 | 422 | 503;
+export type ProblemStatus = 404 | 405 | 413 | 415 | 422 | 503;
 
 export interface RouteContract {
   readonly summary: string;

@@ -87,7 +87,12 @@ function operationOf(route: DeclaredRoute): Json {
     responses['415'] = problem(PROBLEM_TEXT[415] ?? '');
   }
   for (const [status, text] of Object.entries(c.problems ?? {})) {
-    const headers = status === '503' ? { 'Retry-After': retryAfter } : {};
+    const headers =
+      status === '503'
+        ? { 'Retry-After': retryAfter }
+        : status === '405'
+          ? { Allow: { description: 'The methods the path serves', schema: { type: 'string' } } }
+          : {};
     responses[status] = problem(text ?? PROBLEM_TEXT[Number(status)] ?? '', headers);
   }
   if (c.drains !== false && responses['503'] === undefined) {

@@ -49,7 +49,11 @@ export function createReadRoutes(deps: ReadRoutesDeps) {
           tags: ['read'],
           params: SessionParams,
           responses: { 200: { description: 'The session', schema: SessionViewSchema } },
-          problems: { 404: 'No such session (yet: the read model follows the topic within seconds)', ...READ_PROBLEMS },
+          problems: {
+            404: 'No such session (yet: the read model follows the topic within seconds)',
+            405: '`complete` is not a session id: /sessions/complete is the batch route (POST only)',
+            ...READ_PROBLEMS,
+          },
         },
       },
     )
