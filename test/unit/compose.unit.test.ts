@@ -97,7 +97,8 @@ describe('compose.yaml runs the project', () => {
   test('the app environment uses only config variables and parses with the config schema', () => {
     const app = compose['x-app-env'];
     expect(Object.keys(app).filter((k) => !CONFIG_KEYS.includes(k))).toEqual([]);
-    const config = loadConfig(app);
+    // API_KEYS is interpolated from .env by compose (see the test below): stand in an entry.
+    const config = loadConfig({ ...app, API_KEYS: `compose:ingest+read:${'0'.repeat(64)}` });
     expect(config.KAFKA_BROKERS).toEqual(['kafka:9092']);
     expect(config.KAFKA_TOPIC).toBe(defaults.KAFKA_TOPIC);
     const pgEnv = env(service('postgres'));
@@ -134,13 +135,21 @@ describe('compose.yaml runs the project', () => {
     expect(cmd).toBe('src/server.ts');
   });
 
-  test('the API runs as several replicas behind the load balancer on the default HTTP port', () => {
+  test('the API runs as several replicas behind the load balancer on the default HTTP port, on 127.0.0.1 only', () => {
     expect(service('api').deploy?.replicas).toBeGreaterThanOrEqual(2);
-    expect(published(service('lb')).map((p) => [p.host, p.container])).toEqual([[defaults.HTTP_PORT, defaults.HTTP_PORT]]);
+    expect(published(service('lb')).map((p) => [p.ip, p.host, p.container])).toEqual([['127.0.0.1', defaults.HTTP_PORT, defaults.HTTP_PORT]]);
     const haproxy = readFileSync(join(REPO_ROOT, 'deploy', 'haproxy.cfg'), 'utf8');
     expect(haproxy).toContain(`bind :${defaults.HTTP_PORT}`);
     expect(haproxy).toMatch(new RegExp(`server-template api \\d+ api:${compose['x-app-env'].HTTP_PORT} check`));
     expect(haproxy).toContain('option httpchk GET /readyz');
+  });
+
+  test('no API key ships in compose.yaml: API_KEYS comes from .env, and compose refuses to start without it', () => {
+    const text = readFileSync(join(REPO_ROOT, 'compose.yaml'), 'utf8');
+    expect(compose['x-app-env'].API_KEYS).toMatch(/^\$\{API_KEYS:\?[^}]+\}$/);
+    expect(text).not.toMatch(/[0-9a-f]{64}/); // no key hash of any kind
+    expect(text).not.toContain('demo-key-change-me');
+    expect(readFileSync(join(REPO_ROOT, '.gitignore'), 'utf8')).toMatch(/^\.env$/m);
   });
 
   test('the services start in order: data stores healthy, then migrate, then the project', () => {
