@@ -13,6 +13,7 @@ import { createPgPool } from './kernel/postgres/pool.ts';
 import { createAnalyticsRoutes, createKafkaConsumerLagProbe } from './analytics/index.ts';
 import { createClickHouseClient } from './kernel/clickhouse/client.ts';
 import { createReadRoutes } from './reads/index.ts';
+import { publicKeys } from './kernel/api-keys.ts';
 import { type Config, loadConfig } from './kernel/config.ts';
 import { AppError, describeError, isAppError } from './kernel/errors.ts';
 import { createApp } from './http/app.ts';
@@ -60,6 +61,13 @@ function authenticatorFor(config: Config, logger: Logger): Authenticator | undef
     throw new AppError(
       'CONFIG_INVALID',
       'API_KEYS is empty, so every request would be refused. Create a key with `bun scripts/api-key.ts create --name NAME --scopes ingest,read` and set API_KEYS, or (development only) set APP_ENV=development AUTH_DISABLED=true.',
+    );
+  }
+  const exposed = publicKeys(config.API_KEYS);
+  if (exposed.length > 0 && config.APP_ENV === 'production') {
+    throw new AppError(
+      'CONFIG_INVALID',
+      `API_KEYS holds a key whose secret is public (${exposed.join(', ')}: the demo key once shipped in compose.yaml). Anyone could use it: make your own with \`bun scripts/api-key.ts create --name NAME --scopes ingest,read\` and put its entry in API_KEYS.`,
     );
   }
   return createAuthenticator(config.API_KEYS);
