@@ -4,6 +4,7 @@
  *   bun bench/run.ts [--quick] [--only=seed,max,steady,realistic,paced-25k,replay-postgres,replay-clickhouse]
  *                    [--systems=api,bare,sync-pg,node-kafkajs] [--out=DIR] [--api-workers=N]
  *                    [--realistic-rate=N] [--realistic-concurrency=N] [--keep] [--no-chart] [--update-docs]
+ *                    [--private-stack]
  *   bun bench/run.ts --render=bench/results/<stamp>/results.json [--update-docs]   (re-render only)
  *
  * Installs oha if missing, brings the native stack up if needed (stack, migrations, topics),
@@ -11,6 +12,9 @@
  * baseline as its own process, one after the other on the same machine. Writes results.json,
  * summary.md and chart.{svg,png} to bench/results/<stamp>/ (git-ignored); --update-docs also
  * puts the summary into docs/performance.md and the chart into docs/images/.
+ * --private-stack runs everything on a stack of its own (its own broker, Postgres and ClickHouse
+ * in a temp folder on free ports, removed at the end), so the stack's CPU figures are this run's
+ * alone: the shared stack's broker also serves everyone else's tests and consumers.
  * Figures are measurements, not tests: a missed goal is reported, never failed on. The exit
  * code is 1 only when a scenario crashed or a read model did not count exactly.
  * docs/performance.md describes every scenario, figure and field.
@@ -27,6 +31,7 @@ import { loadConfig } from '../src/kernel/config.ts';
 import { createKafka } from '../src/kernel/kafka/client.ts';
 import { ensureConfiguredTopics } from '../src/kernel/kafka/topics.ts';
 import { silentLogger } from '../src/kernel/observability/logger.ts';
+import { type PrivateStack, launchPrivateStack } from '../scripts/lib/private-stack.ts';
 import { consoleStackLog, startStack } from '../stack/index.ts';
 import { servicePaths } from '../stack/paths.ts';
 import { type BenchContext, FULL, QUICK } from './lib/context.ts';
@@ -51,6 +56,7 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     'no-chart': { type: 'boolean', default: false },
     'update-docs': { type: 'boolean', default: false },
+    'private-stack': { type: 'boolean', default: false },
     render: { type: 'string' },
   },
 });
@@ -102,18 +108,34 @@ const onSignal = (signal: string) => {
   interrupted = true;
   log(`${signal}: stopping every process the benchmark started`);
   killAllTargets();
-  process.exit(130);
+  if (privateStack) void privateStack.dispose().finally(() => process.exit(130));
+  else process.exit(130);
 };
+let privateStack: PrivateStack | undefined;
 process.once('SIGINT', () => onSignal('SIGINT'));
 process.once('SIGTERM', () => onSignal('SIGTERM'));
 process.on('exit', killAllTargets);
 
 // ---- the stack, migrations, topics and the load tool
-const config = loadConfig(process.env);
-await startStack(config, consoleStackLog('[stack]'));
-await migrate(config, consoleStackLog('[migrate]'));
-await ensureConfiguredTopics(config, silentLogger());
 const oha = await ensureOha(log);
+let config = loadConfig(process.env);
+if (args['private-stack']) {
+  log('starting a private stack (its own broker, Postgres and ClickHouse)');
+  privateStack = await launchPrivateStack(config, { log: consoleStackLog('[private-stack]'), env: { KAFKA_HEAP: config.KAFKA_HEAP } }, (s) => {
+    privateStack = s;
+  });
+  config = privateStack.config;
+  // Every process the benchmark starts inherits this environment: point it at the private stack.
+  for (const k of ['STACK_DIR', 'KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'PG_PORT', 'CLICKHOUSE_HTTP_PORT', 'CLICKHOUSE_TCP_PORT', 'KAFKA_HEAP'] as const) {
+    const v = privateStack.env[k];
+    if (v !== undefined) process.env[k] = v;
+  }
+  for (const k of ['KAFKA_BROKERS', 'DATABASE_URL', 'CLICKHOUSE_URL'] as const) delete process.env[k];
+} else {
+  await startStack(config, consoleStackLog('[stack]'));
+  await migrate(config, consoleStackLog('[migrate]'));
+  await ensureConfiguredTopics(config, silentLogger());
+}
 
 const admin = createKafka(config, silentLogger(), '-bench').admin();
 await admin.connect();
@@ -180,6 +202,10 @@ for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => log(`clean
 await admin.disconnect();
 await pgAdmin.end();
 await ch.close();
+if (privateStack) {
+  log('stopping the private stack');
+  await privateStack.dispose();
+}
 
 // ---- results
 const nodeVersion = (() => {
@@ -219,6 +245,11 @@ const results: BenchResults = {
     CH_BATCH_MAX_EVENTS: config.CH_BATCH_MAX_EVENTS,
     CH_BATCH_MAX_WAIT_MS: config.CH_BATCH_MAX_WAIT_MS,
     API_WORKERS: ctx.apiWorkers,
+    // Issue 11's settings (absent from older code: then n/a).
+    ...Object.fromEntries(
+      ['KAFKA_TUNING', 'KAFKA_HEAP', 'CONSUMER_FETCH_MIN_BYTES', 'CONSUMER_FETCH_MAX_WAIT_MS'].map((k) => [k, String((config as Record<string, unknown>)[k] ?? 'n/a')]),
+    ),
+    stack: args['private-stack'] ? 'private (this run only)' : 'shared',
     APP_ENV: 'production (API keys on)',
   },
   scenarios,

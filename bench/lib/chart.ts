@@ -4,12 +4,13 @@
  * three orders of magnitude, plus consumer lag over time in the steady scenario. Pure; the PNG is
  * a screenshot of this SVG (chart-png.ts).
  */
+import { offeredOf } from './cost.ts';
 import type { BenchResults, ScenarioResult, SystemId } from './results.ts';
 import { SYSTEM_LABELS, peakLoad } from './results.ts';
 
 export const CHART_WIDTH = 1200;
 
-const COLORS: Readonly<Record<SystemId, string>> = {
+export const COLORS: Readonly<Record<SystemId, string>> = {
   api: '#1f6fb4',
   bare: '#8c8c8c',
   'sync-pg': '#c8372d',
@@ -168,7 +169,8 @@ function lagPanel(frame: Frame, s: ScenarioResult): string {
 }
 
 export function renderChartSvg(results: BenchResults): string {
-  const scenarios = results.scenarios.filter((s) => s.runs.length > 0);
+  // The idle and cost-curve runs have a chart of their own (cost-chart.ts).
+  const scenarios = results.scenarios.filter((s) => s.runs.length > 0 && offeredOf(s.id) === undefined);
   const systems = ORDER.filter((sys) => scenarios.some((s) => s.runs.some((r) => r.system === sys)));
   const steady = results.scenarios.find((s) => s.lagDrain !== undefined && s.lagDrain.samples.length > 1);
   const W = CHART_WIDTH;

@@ -12,12 +12,16 @@ export interface Durations {
   readonly steadyS: number;
   readonly realisticS: number;
   readonly paced25kS: number;
+  /** Idle scenario: the watch with no traffic. */
+  readonly idleS: number;
+  /** Each point of the cost curve. */
+  readonly costS: number;
   /** Longest wait for consumer lag to reach zero after a load. */
   readonly drainDeadlineS: number;
 }
 
-export const FULL: Durations = { warmupS: 3, seedS: 60, maxS: 30, steadyS: 60, realisticS: 30, paced25kS: 20, drainDeadlineS: 120 };
-export const QUICK: Durations = { warmupS: 1, seedS: 10, maxS: 5, steadyS: 10, realisticS: 8, paced25kS: 5, drainDeadlineS: 60 };
+export const FULL: Durations = { warmupS: 3, seedS: 60, maxS: 30, steadyS: 60, realisticS: 30, paced25kS: 20, idleS: 30, costS: 20, drainDeadlineS: 120 };
+export const QUICK: Durations = { warmupS: 1, seedS: 10, maxS: 5, steadyS: 10, realisticS: 8, paced25kS: 5, idleS: 10, costS: 6, drainDeadlineS: 60 };
 
 export interface BenchContext {
   readonly config: Config;

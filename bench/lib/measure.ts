@@ -4,6 +4,7 @@
  */
 import { loadavg } from 'node:os';
 import type { BenchContext } from './context.ts';
+import { runCost } from './cost.ts';
 import { type AnswerAnalysis, type RealisticPlan, analyzeAnswers } from './exactness.ts';
 import { runLoadgen, type Sent } from './loadgen.ts';
 import { type LoadSpec, runOha } from './oha.ts';
@@ -53,6 +54,7 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
   const before = loadAvgNow();
   const startedAt = new Date().toISOString();
   const monitor = new ResourceMonitor(running.groups);
+  const t0 = performance.now();
   monitor.start();
   hooks.onLoadStart?.();
   const r = await runOha(ctx.oha, {
@@ -64,6 +66,7 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
   });
   await hooks.afterLoad?.();
   const resources = monitor.stop();
+  const windowS = Math.round((performance.now() - t0) / 10) / 100;
   const internals = running.system === 'api' ? await apiInternals(running.url) : undefined;
   const transport = Object.values(r.errors).reduce((a, b) => a + b, 0);
   const load: LoadFigures = {
@@ -90,7 +93,13 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
     `${running.system.padEnd(12)} c=${spec.connections}${paced ? ` q=${spec.qps}` : ' max'} ${spec.durationS}s: ok ${r.okRps} req/s, ` +
       `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, p99.9 ${r.p999Ms} ms, non-2xx ${r.non2xx}, transport errors ${transport}`,
   );
-  return { system: running.system, startedAt, load, ...withInternals(internals), resources, loadAvg: { before, after: loadAvgNow() } };
+  const out: SystemRun = { system: running.system, startedAt, load, ...withInternals(internals), resources, windowS, loadAvg: { before, after: loadAvgNow() } };
+  const cost = runCost(out);
+  ctx.log(
+    `${running.system.padEnd(12)} cost: ${cost.total.msPerEvent ?? 'n/a'} CPU ms/event, ${cost.total.cores} cores in all ` +
+      `(${cost.parts.map((p) => `${p.part} ${p.cores}`).join(', ')}); load ${out.loadAvg.after[0]}`,
+  );
+  return out;
 }
 
 const withInternals = (i: ApiInternals | undefined) => (i ? { apiInternals: i } : {});
@@ -164,4 +173,45 @@ export async function measureLoadgen(
     sent: result.sent,
     analysis,
   };
+}
+
+/**
+ * No traffic at all (issue 11's idle goal): the system runs, ready, with nothing to do, and its
+ * processes (and the stack's) are watched for `durationS` after a settle period. Whatever CPU they
+ * use is what their timers, poll loops and heartbeats cost.
+ */
+export async function measureIdle(ctx: BenchContext, running: RunningSystem, durationS: number, settleS = 5): Promise<SystemRun> {
+  await Bun.sleep(settleS * 1000);
+  const before = loadAvgNow();
+  const startedAt = new Date().toISOString();
+  const monitor = new ResourceMonitor(running.groups);
+  const t0 = performance.now();
+  monitor.start();
+  await Bun.sleep(durationS * 1000);
+  const resources = monitor.stop();
+  const windowS = Math.round((performance.now() - t0) / 10) / 100;
+  const load: LoadFigures = {
+    tool: 'oha',
+    connections: 0,
+    targetRps: 0,
+    durationS,
+    requests: 0,
+    okRequests: 0,
+    rps: 0,
+    okRps: 0,
+    p50Ms: 0,
+    p90Ms: 0,
+    p99Ms: 0,
+    p999Ms: 0,
+    maxMs: 0,
+    latencyCorrected: false,
+    statuses: {},
+    transportErrors: {},
+    validNon2xx: 0,
+  };
+  const cores = Object.entries(resources)
+    .map(([k, v]) => `${k} ${(v.cpuSeconds / windowS).toFixed(3)}`)
+    .join(', ');
+  ctx.log(`${running.system.padEnd(12)} idle ${durationS}s: cores ${cores}`);
+  return { system: running.system, startedAt, load, resources, windowS, loadAvg: { before, after: loadAvgNow() } };
 }

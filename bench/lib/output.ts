@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { CHART_WIDTH, renderChartSvg } from './chart.ts';
 import { svgToPng } from './chart-png.ts';
+import { COST_CHART_WIDTH, renderCostChartSvg } from './cost-chart.ts';
 import { renderMarkdown } from './report.ts';
 import type { BenchResults } from './results.ts';
 import { REPO } from './targets.ts';
@@ -26,33 +27,39 @@ export async function writeOutputs(
   mkdirSync(outDir, { recursive: true });
   const files = ['results.json', 'summary.md'];
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  let chartFile: string | undefined;
-  if (opts.chart && results.scenarios.some((s) => s.runs.length > 0)) {
-    const svg = renderChartSvg(results);
-    writeFileSync(join(outDir, 'chart.svg'), svg);
-    files.push('chart.svg');
+  /** Writes <name>.svg and, when Chromium can render it, <name>.png; returns the file to show. */
+  const chart = async (name: string, svg: string, width: number): Promise<string> => {
+    writeFileSync(join(outDir, `${name}.svg`), svg);
+    files.push(`${name}.svg`);
     try {
-      await svgToPng(svg, join(outDir, 'chart.png'), CHART_WIDTH);
-      chartFile = 'chart.png';
-      files.push('chart.png');
+      await svgToPng(svg, join(outDir, `${name}.png`), width);
+      files.push(`${name}.png`);
+      return `${name}.png`;
     } catch (error) {
-      opts.log(`chart: no PNG (${String(error)}); chart.svg is there`);
-      chartFile = 'chart.svg';
+      opts.log(`${name}: no PNG (${String(error)}); ${name}.svg is there`);
+      return `${name}.svg`;
     }
-  }
-  const summary = renderMarkdown(results, chartFile ? { chartPath: chartFile } : {});
+  };
+  const chartFile = opts.chart && results.scenarios.some((s) => s.runs.length > 0) ? await chart('chart', renderChartSvg(results), CHART_WIDTH) : undefined;
+  const costSvg = opts.chart ? renderCostChartSvg(results) : undefined;
+  const costChartFile = costSvg ? await chart('cost', costSvg, COST_CHART_WIDTH) : undefined;
+  const summary = renderMarkdown(results, { ...(chartFile ? { chartPath: chartFile } : {}), ...(costChartFile ? { costChartPath: costChartFile } : {}) });
   writeFileSync(join(outDir, 'summary.md'), `# Benchmark summary\n\n${summary}`);
 
   if (opts.updateDocs) {
     const docs = join(REPO, 'docs', 'performance.md');
-    let image: string | undefined;
-    if (chartFile) {
-      image = `images/benchmark${chartFile.endsWith('.png') ? '.png' : '.svg'}`;
+    /** Copies a chart into docs/images/ under `name`; returns its path relative to docs/. */
+    const toDocs = (file: string | undefined, name: string): string | undefined => {
+      if (!file) return undefined;
+      const image = `images/${name}${file.endsWith('.png') ? '.png' : '.svg'}`;
       mkdirSync(join(REPO, 'docs', 'images'), { recursive: true });
-      copyFileSync(join(outDir, chartFile), join(REPO, 'docs', image));
-    }
+      copyFileSync(join(outDir, file), join(REPO, 'docs', image));
+      return image;
+    };
+    const image = toDocs(chartFile, 'benchmark');
+    const costImage = toDocs(costChartFile, 'cost-curve');
     const text = existsSync(docs) ? readFileSync(docs, 'utf8') : `# Performance\n\n${DOCS_BEGIN}\n${DOCS_END}\n`;
-    const updated = replaceBetweenMarkers(text, renderMarkdown(results, image ? { chartPath: image } : {}));
+    const updated = replaceBetweenMarkers(text, renderMarkdown(results, { ...(image ? { chartPath: image } : {}), ...(costImage ? { costChartPath: costImage } : {}) }));
     if (updated === undefined) opts.log('docs/performance.md has no summary markers; not updated');
     else {
       writeFileSync(docs, updated);

@@ -102,6 +102,8 @@ export async function startPipeline(opts: {
   const [apiPort, pgPort, chPort] = [await freePort(), await freePort(), await freePort()];
   const env: Record<string, string> = {
     APP_ENV: 'production',
+    // The native stack is one broker: the production-safety check would refuse its topic.
+    KAFKA_ALLOW_UNREPLICATED: 'true',
     API_KEYS: opts.apiKeysEntry,
     LOG_LEVEL: 'warn',
     KAFKA_TOPIC: names.topic,

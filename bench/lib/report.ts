@@ -1,4 +1,5 @@
 /** The Markdown summary of a run (summary.md, and the body of docs/performance.md). Pure. */
+import { costCurve, runCost } from './cost.ts';
 import { BASELINES, type BenchResults, type ResourceFigures, SYSTEM_LABELS, SYSTEM_SHORT, type ScenarioResult, peakLoad } from './results.ts';
 
 const num = (n: number | null | undefined, digits = 2): string =>
@@ -75,6 +76,44 @@ function resourceTable(scenarios: readonly ScenarioResult[]): string[] {
   return table(['scenario', 'system under load', 'CPU seconds', 'peak RSS MB', 'peak PSS MB'], rows);
 }
 
+/** CPU per accepted event (and share of a core) per process and in total, every run (issue 11). */
+function costTable(scenarios: readonly ScenarioResult[]): string[] {
+  const rows: string[][] = [];
+  for (const s of scenarios) {
+    for (const r of s.runs) {
+      const c = runCost(r);
+      const per = c.parts.map((p) => `${p.part} ${p.msPerEvent === null ? `${num(p.cores, 3)} core` : num(p.msPerEvent, 3)}`).join(', ');
+      rows.push([s.id, SYSTEM_SHORT[r.system], num(c.acceptedEvents, 0), num(c.windowS, 1), num(c.total.cpuSeconds, 1), num(c.total.cores, 3), c.total.msPerEvent === null ? 'n/a' : num(c.total.msPerEvent, 3), per]);
+    }
+  }
+  return table(
+    ['scenario', 'system', 'accepted events', 'window s', 'CPU s (system + its stores)', 'cores', 'CPU ms / event', 'per process: CPU ms / event (idle: cores)'],
+    rows,
+    ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'l'],
+  );
+}
+
+/** The cost curve: rows = offered rate, columns = CPU ms per event and p99 of each system. */
+function costCurveTable(scenarios: readonly ScenarioResult[]): string[] {
+  const points = costCurve(scenarios);
+  if (points.length === 0) return [];
+  const systems = (['api', ...BASELINES] as const).filter((sys) => points.some((p) => p.system === sys));
+  const offered = [...new Set(points.map((p) => p.offered))];
+  const rows = offered.map((o) => [
+    o === 'idle' ? 'idle' : o === 'max' ? 'max (closed loop)' : `${num(o, 0)} req/s`,
+    ...systems.flatMap((sys) => {
+      const p = points.find((x) => x.offered === o && x.system === sys);
+      if (!p) return ['', '', ''];
+      return [num(p.okRps, 0), p.msPerEvent === null ? `${num(p.cores, 3)} core` : `${num(p.msPerEvent, 3)} (${num(p.cores, 2)} core)`, num(p.p99Ms)];
+    }),
+  ]);
+  return table(
+    ['offered', ...systems.flatMap((sys) => [`${SYSTEM_SHORT[sys]} ok req/s`, `${SYSTEM_SHORT[sys]} CPU ms/event`, `${SYSTEM_SHORT[sys]} p99 ms`])],
+    rows,
+    ['l', ...systems.flatMap(() => ['r', 'r', 'r'] as const)],
+  );
+}
+
 function freshnessLines(scenarios: readonly ScenarioResult[]): string[] {
   const out: string[] = [];
   for (const s of scenarios) {
@@ -136,7 +175,7 @@ function exactnessLines(scenarios: readonly ScenarioResult[]): string[] {
   return out;
 }
 
-export function renderMarkdown(results: BenchResults, opts: { chartPath?: string } = {}): string {
+export function renderMarkdown(results: BenchResults, opts: { chartPath?: string; costChartPath?: string } = {}): string {
   const m = results.machine;
   const lines: string[] = [
     `Run ${results.startedAt} to ${results.finishedAt}${results.quick ? ' (**--quick**: short durations, figures indicative only)' : ''}.`,
@@ -198,6 +237,22 @@ export function renderMarkdown(results: BenchResults, opts: { chartPath?: string
   if (extra.length) {
     lines.push('### Replay benchmarks', '');
     for (const s of extra) lines.push(`**${s.id}**: \`${JSON.stringify(s.extra)}\``, '');
+  }
+  lines.push(
+    '### Cost: CPU per accepted event',
+    '',
+    "Each system's total counts what it needs to serve a request: the API with both consumers, the broker, Postgres and ClickHouse; " +
+      '(b) sync-pg with Postgres; (c) node-kafkajs with the broker; (a) bare alone. The load tool is never counted. ' +
+      'Idle rows show the share of a core instead (no events).',
+    '',
+    ...costTable(results.scenarios),
+    '',
+  );
+  const curve = costCurveTable(results.scenarios);
+  if (curve.length) {
+    lines.push('### Cost curve (CPU per event and p99 against offered rate, consumers running)', '');
+    if (opts.costChartPath) lines.push(`![CPU per event and p99 against offered rate](${opts.costChartPath})`, '');
+    lines.push(...curve, '');
   }
   lines.push('### Resources per scenario (CPU seconds during the measured run; peaks sampled every 250 ms)', '', ...resourceTable(results.scenarios), '');
   const notes = results.scenarios.flatMap((s) => s.notes.map((n) => `- ${s.id}: ${n}`));

@@ -4,6 +4,8 @@
  * goals of issue 6. Nothing here measures anything, so all of it is unit-tested.
  */
 
+import { runCost } from './cost.ts';
+
 export const RESULTS_SCHEMA_VERSION = 1;
 
 export type SystemId = 'api' | 'bare' | 'sync-pg' | 'node-kafkajs';
@@ -85,6 +87,8 @@ export interface SystemRun {
   readonly apiInternals?: ApiInternals;
   /** By process group: api, consumer-postgres, consumer-clickhouse, kafka, postgres, clickhouse, bare, sync-pg, node-kafkajs, load-tool. */
   readonly resources: Readonly<Record<string, ResourceFigures>>;
+  /** Length of the resource watch in seconds when it differs from the load's (idle, or a drain after the load). */
+  readonly windowS?: number;
   readonly loadAvg: { readonly before: LoadAvg; readonly after: LoadAvg };
 }
 
@@ -254,6 +258,39 @@ function underGoal(id: string, goal: string, value: number | null | undefined, l
     : { id, goal, measured, met: false, shortfall: `over by ${fmt(r2(value - limit))} ${unit} (${Math.round((value / limit - 1) * 100)}% over)` };
 }
 
+/** Issue 11's goals: cost and latency at the seed's 333 req/s, and the idle cost. */
+export function costGoals(scenarios: readonly ScenarioResult[]): GoalResult[] {
+  const seed = scenarios.find((s) => s.id === 'seed');
+  const idle = scenarios.find((s) => s.id === 'idle');
+  const seedApi = seed ? run(seed, 'api') : undefined;
+  const seedSync = seed ? run(seed, 'sync-pg') : undefined;
+  const idleApi = idle ? run(idle, 'api') : undefined;
+  const apiCost = seedApi ? runCost(seedApi) : undefined;
+  const syncCost = seedSync ? runCost(seedSync) : undefined;
+  const out: GoalResult[] = [
+    underGoal('cost-seed-cores', 'at 333 req/s the whole pipeline (API, broker, both consumers, both stores) uses <= 0.25 core', apiCost?.total.cores, 0.2500001, 'core', apiCost ? `${apiCost.total.msPerEvent} CPU ms/event` : ''),
+  ];
+  if (!apiCost || !syncCost || syncCost.total.cpuSeconds === 0) {
+    out.push({ id: 'cost-seed-vs-sync-pg', goal: 'at 333 req/s, at most half the CPU of baseline (b) with its Postgres', measured: 'not measured', met: null });
+  } else {
+    const ratio = r2(apiCost.total.cpuSeconds / syncCost.total.cpuSeconds);
+    const measured = `${ratio}x (API ${fmt(apiCost.total.cpuSeconds)} CPU s, sync-pg ${fmt(syncCost.total.cpuSeconds)} CPU s)`;
+    out.push(
+      ratio <= 0.5
+        ? { id: 'cost-seed-vs-sync-pg', goal: 'at 333 req/s, at most half the CPU of baseline (b) with its Postgres', measured, met: true }
+        : { id: 'cost-seed-vs-sync-pg', goal: 'at 333 req/s, at most half the CPU of baseline (b) with its Postgres', measured, met: false, shortfall: `${r2(ratio / 0.5)}x the allowed CPU` },
+    );
+  }
+  out.push(
+    underGoal('seed-p99', 'at 333 req/s with both consumers: p99 <= 10 ms (latency-corrected)', seedApi?.load.p99Ms, 10.0000001, 'ms', ''),
+    underGoal('seed-p999', 'at 333 req/s with both consumers: p99.9 <= 25 ms (latency-corrected)', seedApi?.load.p999Ms, 25.0000001, 'ms', ''),
+    underGoal('freshness-seed-postgres', 'freshness p99 < 1 s into Postgres at 333 req/s', seed?.freshness?.postgres.p99Ms, 1_000, 'ms', ''),
+    underGoal('freshness-seed-clickhouse', 'freshness p99 < 2 s into ClickHouse at 333 req/s', seed?.freshness?.clickhouse.p99Ms, 2_000, 'ms', ''),
+    underGoal('idle-cores', 'no traffic: API, broker, both consumers and both stores together <= 0.05 core', idleApi ? runCost(idleApi).total.cores : undefined, 0.0500001, 'core', ''),
+  );
+  return out;
+}
+
 /** Issue 6's goals, evaluated on whatever scenarios ran. */
 export function evaluateGoals(scenarios: readonly ScenarioResult[]): GoalResult[] {
   const apiBest = bestOkRps(scenarios, 'api');
@@ -303,6 +340,8 @@ export function evaluateGoals(scenarios: readonly ScenarioResult[]): GoalResult[
     if (mb !== undefined && (!peak || mb > peak.mb)) peak = { mb, scenario: s.id };
   }
   goals.push(underGoal('api-rss', 'API RSS < 200 MB at peak', peak?.mb, 200, 'MB', peak ? `peak in ${peak.scenario}` : ''));
+
+  goals.push(...costGoals(scenarios));
 
   // Not one of the issue's numeric goals, but a correctness check no run may fail quietly.
   const exact = scenarios.filter((s) => s.exactness !== undefined);

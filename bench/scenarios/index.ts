@@ -1,5 +1,7 @@
 /** Every scenario, in the order a run takes them. */
 import type { Scenario } from '../lib/context.ts';
+import { costScenario } from './cost.ts';
+import { idleScenario } from './idle.ts';
 import { maxScenario } from './max.ts';
 import { paced25kScenario } from './paced.ts';
 import { realisticScenario } from './realistic.ts';
@@ -8,10 +10,12 @@ import { seedScenario } from './seed.ts';
 import { steadyScenario } from './steady.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
+  idleScenario,
   seedScenario,
   maxScenario,
   steadyScenario,
   realisticScenario,
+  costScenario,
   paced25kScenario,
   replayPostgresScenario,
   replayClickhouseScenario,

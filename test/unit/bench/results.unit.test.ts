@@ -91,6 +91,13 @@ describe('evaluateGoals', () => {
       'freshness-postgres',
       'freshness-clickhouse',
       'api-rss',
+      'cost-seed-cores',
+      'cost-seed-vs-sync-pg',
+      'seed-p99',
+      'seed-p999',
+      'freshness-seed-postgres',
+      'freshness-seed-clickhouse',
+      'idle-cores',
       'read-model-exact',
     ]);
     expect(goals.every((g) => g.met === null)).toBe(true);
