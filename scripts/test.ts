@@ -3,7 +3,8 @@
  *
  *   bun scripts/test.ts            unit, then int and e2e against the native stack
  *   bun scripts/test.ts unit       unit only (never starts the stack)
- *   bun scripts/test.ts int|e2e    one tier (starts the stack first)
+ *   bun scripts/test.ts int|contract|e2e    one tier (starts the stack first); contract runs
+ *                                  schemathesis against the live API (test/contract/)
  *   bun scripts/test.ts fault      the fault tier (`npm run test:fault`): not part of the default
  *                                  run; ~7 min of load and injected faults on private stacks
  *
@@ -27,12 +28,12 @@ import { consoleStackLog, hideKafkajsTimerWarning, seconds } from '../stack/log.
 import { REPO_ROOT } from '../stack/paths.ts';
 import { migrate } from './lib/migrate.ts';
 
-const TIERS = ['unit', 'int', 'e2e', 'fault'] as const;
+const TIERS = ['unit', 'int', 'contract', 'e2e', 'fault'] as const;
 /**
  * What a bare `bun scripts/test.ts` (npm test, CI) runs. The fault tier saturates both cores for
  * minutes (2,000 req/s plus three private servers) and is run on purpose: `npm run test:fault`.
  */
-const DEFAULT_TIERS = ['unit', 'int', 'e2e'] as const;
+const DEFAULT_TIERS = ['unit', 'int', 'contract', 'e2e'] as const;
 const STACK_NOT_STARTED = 'not run: the stack did not start';
 type Tier = (typeof TIERS)[number];
 
