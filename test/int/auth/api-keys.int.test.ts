@@ -14,7 +14,8 @@ import { spawnBun, waitFor } from '../../support/process.ts';
 const freshTopic = topicFactory();
 const INGEST = 'int-ingest-key';
 const READER = 'int-read-key';
-const production = { APP_ENV: 'production', AUTH_DISABLED: 'false', LOG_LEVEL: 'warn' };
+// A single-broker stack: the topic durability check must be told that is meant.
+const production = { APP_ENV: 'production', AUTH_DISABLED: 'false', LOG_LEVEL: 'warn', KAFKA_ALLOW_UNREPLICATED: 'true' };
 
 const body = () => {
   const at = new Date(Date.now() - 60_000).toISOString();
@@ -88,7 +89,71 @@ test('keys, scopes and rate limits over the wire', async () => {
   const limited = burst.filter((r) => r.status === 429);
   expect(limited.length).toBeGreaterThanOrEqual(1);
   for (const r of limited) expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+
+  // Refusals made before routing are in the request metrics, by status.
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  for (const status of ['401', '403', '429']) {
+    expect({ status, counted: new RegExp(`http_request_duration_seconds_count\\{[^}]*status="${status}"\\} [1-9]`).test(metrics) }).toEqual({ status, counted: true });
+  }
+
+  // The HTML pages carry their security headers on the wire.
+  for (const page of ['/docs', '/dashboard']) {
+    const r = await fetch(`${base}${page}`);
+    expect({
+      page,
+      status: r.status,
+      csp: r.headers.get('content-security-policy')?.includes("frame-ancestors 'none'"),
+      nosniff: r.headers.get('x-content-type-options'),
+      frame: r.headers.get('x-frame-options'),
+      referrer: r.headers.get('referrer-policy'),
+    }).toEqual({ page, status: 200, csp: true, nosniff: 'nosniff', frame: 'DENY', referrer: 'no-referrer' });
+  }
 }, 60_000);
+
+test('the rate limit counts events, not requests: a batch is charged one token per item', async () => {
+  // Found in a security review: a key limited to 2 requests/s had 2,000 events accepted in 0.42 s
+  // through four batches of 500. Now the first batch takes the bucket into debt and the rest wait.
+  const topic = await freshTopic('auth-batch-rate', 1);
+  const port = freePort();
+  spawnBun('src/server.ts', { ...production, HTTP_PORT: String(port), KAFKA_TOPIC: topic, API_KEYS: `slow:ingest:${sha256Hex(INGEST)}:2` });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor('the API to be ready', async () => (await fetch(`${base}/readyz`)).status === 200, 30_000);
+  const at = new Date(Date.now() - 60_000).toISOString();
+  const batch = (n: number, tag: string) =>
+    fetch(`${base}/sessions/complete`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST}` },
+      body: JSON.stringify({ items: Array.from({ length: n }, (_, i) => ({ sessionId: `rate-${tag}-${i}`, userId: 'rate-user', startedAt: at, completedAt: at })) }),
+    });
+  const answers = await Promise.all(
+    ['a', 'b', 'c', 'd'].map(async (tag) => {
+      const r = await batch(500, tag);
+      const body = (await r.json()) as { accepted?: number; code?: string };
+      return { status: r.status, accepted: body.accepted ?? 0, retryAfter: Number(r.headers.get('retry-after') ?? 0) };
+    }),
+  );
+  const accepted = answers.reduce((n, a) => n + a.accepted, 0);
+  const limited = answers.filter((a) => a.status === 429);
+  // All four pass the key check on arrival (the bucket holds 4); the first one charged takes it
+  // into debt, the three others are refused.
+  expect({ answers, acceptedAtMost500: accepted <= 500, limited: limited.length }).toMatchObject({ acceptedAtMost500: true, limited: 3 });
+  // The key is in debt for the batch it got through: ~250 s at 2 events/s, and says so.
+  const next = await batch(1, 'next');
+  expect(next.status).toBe(429);
+  expect(Number(next.headers.get('retry-after'))).toBeGreaterThan(100);
+  const problem = (await next.json()) as { code: string; detail: string };
+  expect(problem.code).toBe('RATE_LIMITED');
+}, 60_000);
+
+test('production refuses a key whose secret is public (the demo key compose.yaml shipped), and a key rate that can never pass', async () => {
+  const demo = spawnBun('src/server.ts', { ...production, HTTP_PORT: String(freePort()), API_KEYS: `demo:ingest+read:${sha256Hex('demo-key-change-me')}` });
+  expect(await demo.exited).toBe(2);
+  expect(await new Response(demo.stderr).text()).toContain('a key whose secret is public (demo');
+
+  const slow = spawnBun('src/server.ts', { ...production, HTTP_PORT: String(freePort()), API_KEYS: `slow:ingest:${sha256Hex(INGEST)}:0.4` });
+  expect(await slow.exited).toBe(2);
+  expect(await new Response(slow.stderr).text()).toContain('the rate must be at least 0.5 per second');
+}, 30_000);
 
 /** Sends one raw HTTP/1.1 request (so the Host header is exactly what we say) and returns the status line. */
 function rawStatus(port: number, head: string, payload: string): Promise<string> {
