@@ -3,6 +3,8 @@
  *
  *   bun scripts/test.ts            unit, then int and e2e against the native stack
  *   bun scripts/test.ts unit       unit only (never starts the stack)
+ *   bun scripts/test.ts chdb       the project's ClickHouse SQL on a current ClickHouse (chdb-core,
+ *                                  installed once into .venv-chdb/ by scripts/ensure-chdb.sh); no stack
  *   bun scripts/test.ts int|contract|e2e    one tier (starts the stack first); contract runs
  *                                  schemathesis against the live API (test/contract/)
  *   bun scripts/test.ts fault      the fault tier (`npm run test:fault`): not part of the default
@@ -28,14 +30,16 @@ import { consoleStackLog, hideKafkajsTimerWarning, seconds } from '../stack/log.
 import { REPO_ROOT } from '../stack/paths.ts';
 import { migrate } from './lib/migrate.ts';
 
-const TIERS = ['unit', 'int', 'contract', 'e2e', 'fault'] as const;
+const TIERS = ['unit', 'chdb', 'int', 'contract', 'e2e', 'fault'] as const;
 /**
  * What a bare `bun scripts/test.ts` (npm test, CI) runs. The fault tier saturates both cores for
  * minutes (2,000 req/s plus three private servers) and is run on purpose: `npm run test:fault`.
  */
-const DEFAULT_TIERS = ['unit', 'int', 'contract', 'e2e'] as const;
+const DEFAULT_TIERS = ['unit', 'chdb', 'int', 'contract', 'e2e'] as const;
 const STACK_NOT_STARTED = 'not run: the stack did not start';
 type Tier = (typeof TIERS)[number];
+/** Tiers that need no native stack: pure logic, and the in-process current ClickHouse. */
+const needsStack = (tier: Tier): boolean => tier !== 'unit' && tier !== 'chdb';
 
 /** Per-test backstop (tests wait on conditions with their own deadlines). */
 const PER_TEST_TIMEOUT_MS = 120_000;
@@ -125,6 +129,20 @@ async function prepareStack(): Promise<string | undefined> {
   }
 }
 
+/**
+ * The chdb tier's engine (chdb-core, a ~530 MB wheel from PyPI) is installed here, once per
+ * machine, outside the tier's own time; later runs only check it (well under a second).
+ * Returns an error message or undefined.
+ */
+async function ensureChdb(): Promise<string | undefined> {
+  const t = Date.now();
+  const proc = Bun.spawn(['sh', 'scripts/ensure-chdb.sh'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const code = await proc.exited;
+  if (code !== 0) return `not run: scripts/ensure-chdb.sh failed (exit ${code})`;
+  console.log(`[test] chdb-core ready in ${seconds(Date.now() - t)}`);
+  return undefined;
+}
+
 async function main(args: readonly string[]): Promise<number> {
   const wanted = args[0];
   if (wanted !== undefined && !(TIERS as readonly string[]).includes(wanted)) {
@@ -142,14 +160,21 @@ async function main(args: readonly string[]): Promise<number> {
       results.push({ tier, files: 0, passed: 0, failed: 0, skipped: 0, ms: 0, note: 'no test files' });
       continue;
     }
-    if (tier !== 'unit' && !stackPrepared) {
+    if (tier === 'chdb') {
+      const installError = await ensureChdb();
+      if (installError !== undefined) {
+        results.push({ tier, files: files.length, passed: 0, failed: 1, skipped: 0, ms: 0, note: installError });
+        continue;
+      }
+    }
+    if (needsStack(tier) && !stackPrepared) {
       stackPrepared = true;
       const t = Date.now();
       console.log('[test] starting the stack (Kafka, Postgres, ClickHouse), migrations, topics…');
       stackError = await prepareStack();
       if (stackError === undefined) console.log(`[test] stack ready in ${seconds(Date.now() - t)}`);
     }
-    if (tier !== 'unit' && stackError !== undefined) {
+    if (needsStack(tier) && stackError !== undefined) {
       // The stack failure counts once, on the first tier it stopped.
       const counted = results.some((r) => r.note === STACK_NOT_STARTED);
       results.push({ tier, files: files.length, passed: 0, failed: counted ? 0 : 1, skipped: 0, ms: 0, note: STACK_NOT_STARTED });

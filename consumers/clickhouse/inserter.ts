@@ -10,6 +10,22 @@ import { storeRejected } from '../runtime/write-failure.ts';
 import { classifyClickHouseError } from './errors.ts';
 import type { SessionEventRow } from './rows.ts';
 
+/** The insert's format: @clickhouse/client sends `INSERT INTO <table> FORMAT JSONEachRow`, then one JSON line per row. */
+export const INSERT_FORMAT = 'JSONEachRow' as const;
+/**
+ * Settings of every insert: none beyond the server's defaults, on purpose (the chdb tier,
+ * test/chdb/, runs the same insert with these same settings on a current ClickHouse).
+ */
+export const INSERT_SETTINGS: Readonly<Record<string, string | number>> = {};
+
+/** `database.session_events`, the database name validated (it is spliced into SQL). */
+export function sessionEventsTable(database: string): string {
+  if (!DATABASE_NAME_PATTERN.test(database)) {
+    throw new AppError('CONFIG_INVALID', `Not a ClickHouse database name: ${JSON.stringify(database)}`);
+  }
+  return `${database}.${SESSION_EVENTS_TABLE}`;
+}
+
 export interface SessionEventInserter {
   /** Inserts all rows in one INSERT; throws on failure (nothing is known to be written). */
   insert(rows: readonly SessionEventRow[]): Promise<void>;
@@ -18,15 +34,12 @@ export interface SessionEventInserter {
 }
 
 export function createClickHouseInserter(client: ClickHouseClient, database: string): SessionEventInserter {
-  if (!DATABASE_NAME_PATTERN.test(database)) {
-    throw new AppError('CONFIG_INVALID', `Not a ClickHouse database name: ${JSON.stringify(database)}`);
-  }
-  const table = `${database}.${SESSION_EVENTS_TABLE}`;
+  const table = sessionEventsTable(database);
   return {
     async insert(rows) {
       if (rows.length === 0) return;
       try {
-        await client.insert({ table, values: rows as SessionEventRow[], format: 'JSONEachRow' });
+        await client.insert({ table, values: rows as SessionEventRow[], format: INSERT_FORMAT, clickhouse_settings: { ...INSERT_SETTINGS } });
       } catch (error) {
         // Refused data is not retried (the run loop isolates it); anything else is (errors.ts).
         const verdict = classifyClickHouseError(error);
