@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 
-const INSTALL_SCRIPT = join(import.meta.dir, 'install-chromium.sh');
+const INSTALL_SCRIPT = join(import.meta.dir, '..', 'install-chromium.sh');
 
 /** The Chromium executable, installing it if needed; or why there is none. */
 export function findChromium(): { readonly path: string } | { readonly unavailable: string } {

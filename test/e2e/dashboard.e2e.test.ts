@@ -129,7 +129,12 @@ describe('GET /dashboard in headless Chromium', () => {
       await page.waitForSelector('body[data-state="ready"]', { timeout: 20_000 });
       // Self-refresh: at least two more rounds after the first, every second.
       // (Browser-side code is passed as strings: this project's TypeScript has no DOM types.)
-      await page.waitForFunction('Number(document.body.dataset.refreshes) >= 3', undefined, { timeout: 20_000 });
+      // Polled with page.evaluate: waitForFunction compiles its predicate inside the page, which
+      // the page's Content-Security-Policy (no eval) rightly refuses.
+      for (const deadline = Date.now() + 20_000; !(await page.evaluate<boolean>('Number(document.body.dataset.refreshes) >= 3')); ) {
+        if (Date.now() > deadline) throw new Error('the dashboard did not refresh itself 3 times within 20 s');
+        await Bun.sleep(100);
+      }
 
       interface ChartState {
         points: number;
