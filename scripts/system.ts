@@ -1,121 +1,153 @@
 /**
- * The whole system on one machine: the native stack (Kafka, Postgres, ClickHouse), migrations,
- * topics, then the API and both consumers.
+ * The whole system on one machine: the native stack, migrations, topics, then the app processes
+ * under the project's own supervisor (stack/supervisor.ts: a process that dies is restarted
+ * with backoff, and counted).
  *
- *   bun scripts/system.ts start    foreground; Ctrl-C stops everything it started
- *   bun scripts/system.ts up       the same in the background (pid files and logs in .stack/app)
- *   bun scripts/system.ts down     stops the app processes and the stack (data is kept)
- *   bun scripts/system.ts status   what runs where
+ *   bun scripts/system.ts start [--cluster]         foreground; Ctrl-C stops everything it started
+ *   bun scripts/system.ts up [--cluster]            the same in the background (a detached supervisor)
+ *   bun scripts/system.ts down [--cluster]          stops the app processes and the servers (data is kept)
+ *   bun scripts/system.ts status [--cluster]        servers, processes, pids, readiness, restarts
+ *   bun scripts/system.ts scale GROUP N [--cluster] GROUP = consumer-postgres | consumer-clickhouse | api
+ *   bun scripts/system.ts rolling-restart [GROUP] [--cluster]   one instance at a time (default: api)
+ *
+ * --cluster: 3 Kafka brokers, Postgres primary + standby, ClickHouse, N API instances behind
+ * HAProxy, M consumers per group, from .stack-cluster on its own ports (stack/cluster/layout.ts);
+ * CLUSTER_API_INSTANCES / CLUSTER_CONSUMER_INSTANCES are read from the command line as
+ * --api=N --consumers=M. --base=PORT, --public-port=PORT and --dir=PATH move it (default 29000, 3100,
+ * .stack-cluster).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Config, loadConfig } from '../src/kernel/config.ts';
 import { AppError, isAppError } from '../src/kernel/errors.ts';
 import { ensureConfiguredTopics } from '../src/kernel/kafka/topics.ts';
 import { silentLogger } from '../src/kernel/observability/logger.ts';
-import { consoleStackLog, stackDir, stackStatus, startStack, stopStack } from '../stack/index.ts';
-import { seconds } from '../stack/log.ts';
-import { REPO_ROOT } from '../stack/paths.ts';
-import { cmdlineHas, inspectPidFile, processState, removeFile, spawnDetached, stopProcess, tailFile } from '../stack/process.ts';
 import { sha256Hex } from '../src/kernel/api-keys.ts';
+import { consoleStackLog, stackDir, stackStatus, startStack, stopStack } from '../stack/index.ts';
+import { clusterStatus, startCluster, stopCluster } from '../stack/cluster/index.ts';
+import {
+  CLUSTER_DEFAULT_API_INSTANCES,
+  CLUSTER_DEFAULT_CONSUMER_INSTANCES,
+  CLUSTER_MAX_INSTANCES,
+  type ClusterLayout,
+  clusterEnv,
+  clusterLayout,
+} from '../stack/cluster/layout.ts';
+import { kafkaLibsDir } from '../stack/install.ts';
+import { hideKafkajsTimerWarning, seconds, type StackLog } from '../stack/log.ts';
+import { REPO_ROOT } from '../stack/paths.ts';
+import { cmdlineHas, inspectPidFile, removeFile, spawnDetached, stopProcess, tailFile } from '../stack/process.ts';
+import type { ServiceStatus } from '../stack/service.ts';
+import { type OutputMode, type ProcStatus, Supervisor } from '../stack/supervisor.ts';
+import { terminalLogLine } from '../stack/terminal-log.ts';
+import { type AppGroup, clusterTopology, SCALABLE_GROUPS, singleTopology, type Topology } from '../stack/topology.ts';
 import { newApiKey } from './lib/api-key.ts';
 import { migrate } from './lib/migrate.ts';
 
 const log = consoleStackLog('[system]');
 
-interface AppProcess {
-  readonly name: string;
-  readonly script: string;
-  readonly readyUrl: string;
+interface Target {
+  readonly topology: Topology;
+  /** The configuration of the servers and of every app process. */
+  readonly config: Config;
+  readonly env: Record<string, string>;
+  readonly layout?: ClusterLayout;
+  readonly banner: (key: string | undefined) => string;
 }
 
-/** Loopback for probes even when a process listens on 0.0.0.0. */
-const probeHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-
-function appProcesses(config: Config): AppProcess[] {
-  const host = probeHost(config.HTTP_HOST);
-  return [
-    { name: 'api', script: join(REPO_ROOT, 'src/server.ts'), readyUrl: `http://${host}:${config.HTTP_PORT}/readyz` },
-    {
-      name: 'consumer-postgres',
-      script: join(REPO_ROOT, 'consumers/postgres/main.ts'),
-      readyUrl: `http://${host}:${config.PG_CONSUMER_METRICS_PORT}/readyz`,
-    },
-    {
-      name: 'consumer-clickhouse',
-      script: join(REPO_ROOT, 'consumers/clickhouse/main.ts'),
-      readyUrl: `http://${host}:${config.CH_CONSUMER_METRICS_PORT}/readyz`,
-    },
-  ];
+function parseArgs(argv: readonly string[]) {
+  const flags = new Map<string, string>();
+  const positional: string[] = [];
+  for (const a of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
+    if (m) flags.set(m[1] ?? '', m[2] ?? 'true');
+    else positional.push(a);
+  }
+  return { flags, positional };
 }
 
-const appDir = (config: Config) => join(stackDir(config), 'app');
-const pidFileOf = (config: Config, app: AppProcess) => join(appDir(config), `${app.name}.pid`);
-const logFileOf = (config: Config, app: AppProcess) => join(appDir(config), 'logs', `${app.name}.log`);
-/** Our app process: this Bun binary running that script (whatever the binary is called). */
-const matcherOf = (app: AppProcess) => cmdlineHas(basename(process.execPath), app.script);
+const count = (value: string | undefined, fallback: number, what: string): number => {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > CLUSTER_MAX_INSTANCES) throw new AppError('CONFIG_INVALID', `${what} wants a whole number from 1 to ${CLUSTER_MAX_INSTANCES}, not "${value}"`);
+  return n;
+};
+
+function target(flags: Map<string, string>): Target {
+  const baseEnv = process.env as Record<string, string | undefined>;
+  if (flags.has('cluster')) {
+    const num = (k: string) => (flags.has(k) ? Number(flags.get(k)) : undefined);
+    const layout = clusterLayout({ base: num('base'), publicPort: num('public-port'), dir: flags.get('dir') });
+    const env = clusterEnv(baseEnv, layout);
+    const config = loadConfig(env);
+    const counts = { api: count(flags.get('api'), CLUSTER_DEFAULT_API_INSTANCES, '--api'), consumers: count(flags.get('consumers'), CLUSTER_DEFAULT_CONSUMER_INSTANCES, '--consumers') };
+    const topology = clusterTopology(layout, env, counts);
+    return { topology, config, env, layout, banner: (key) => banner(config, topology, key, layout) };
+  }
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(baseEnv)) if (v !== undefined) env[k] = v;
+  // One broker: an acknowledged event has one copy. Allowed here, with a warning in each log.
+  env.KAFKA_ALLOW_UNREPLICATED ??= 'true';
+  const config = loadConfig(env);
+  const topology = singleTopology(config, env, join(stackDir(config), 'app'));
+  return { topology, config, env, banner: (key) => banner(config, topology, key) };
+}
 
 /**
  * Auth is on by default. When no API_KEYS are configured, `start`/`up` make one local key (kept
- * in .stack/app/dev-api-key, mode 0600, reused on later starts) and give its hash to the API,
+ * in <app dir>/dev-api-key, mode 0600, reused on later starts) and give its hash to the API,
  * so the quick start works with a real key rather than with auth turned off.
  */
-function localApiKey(config: Config): { key?: string; env: Record<string, string> } {
+function localApiKey(config: Config, appDir: string): { key?: string; env: Record<string, string> } {
   if (config.AUTH_DISABLED || config.API_KEYS.length > 0) return { env: {} };
-  const file = join(appDir(config), 'dev-api-key');
+  const file = join(appDir, 'dev-api-key');
   let key = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
   if (!key) {
-    mkdirSync(appDir(config), { recursive: true });
+    mkdirSync(appDir, { recursive: true });
     key = newApiKey('local', ['ingest', 'read']).key;
     writeFileSync(file, `${key}\n`, { mode: 0o600 });
   }
   return { key, env: { API_KEYS: `local:ingest+read:${sha256Hex(key)}` } };
 }
 
-/** Stack, migrations and topics: everything the app processes need, idempotently. */
-async function prepare(config: Config): Promise<void> {
+/** Servers, migrations and topics: everything the app processes need, idempotently. */
+async function prepare(t: Target): Promise<void> {
   const started = Date.now();
-  await startStack(config, consoleStackLog('[stack]'));
-  await migrate(config, consoleStackLog('[migrate]'));
-  const topics = await ensureConfiguredTopics(config, silentLogger());
-  if (topics.created.length > 0) log.info(`created topics: ${topics.created.join(', ')}`);
-  log.info(`stack, migrations and topics ready in ${seconds(Date.now() - started)}`);
-}
-
-async function waitReady(app: AppProcess, isAlive: () => boolean, logHint: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!isAlive()) throw new AppError('STACK_FAILED', `${app.name} exited before it was ready. ${logHint}`);
-    try {
-      if ((await fetch(app.readyUrl)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      throw new AppError('STACK_FAILED', `${app.name} was not ready at ${app.readyUrl} within ${seconds(timeoutMs)}. ${logHint}`);
-    }
-    await Bun.sleep(200);
+  if (t.layout) {
+    const shared = loadConfig(process.env);
+    await startCluster(t.config, t.layout, consoleStackLog('[cluster]'), kafkaLibsDir(shared));
+  } else {
+    await startStack(t.config, consoleStackLog('[stack]'));
   }
+  await migrate(t.config, consoleStackLog('[migrate]'));
+  const topics = await ensureConfiguredTopics(t.config, silentLogger());
+  if (topics.created.length > 0) log.info(`created topics: ${topics.created.join(', ')}`);
+  log.info(`servers, migrations and topics ready in ${seconds(Date.now() - started)}`);
 }
 
-function banner(config: Config, key: string | undefined): string {
-  const host = probeHost(config.HTTP_HOST);
+function banner(config: Config, topology: Topology, key: string | undefined, layout?: ClusterLayout): string {
   const auth = key ? ` -H 'authorization: Bearer ${key}'` : '';
-  const api = `http://${host}:${config.HTTP_PORT}`;
+  const api = topology.publicUrl;
   const at = new Date(Date.now() - 60_000).toISOString();
-  return [
-    '',
-    'Session pipeline is up:',
-    `  API                  ${api}   (docs ${api}/docs, OpenAPI ${api}/openapi.json, metrics ${api}/metrics)`,
-    `  Dashboard            ${api}/dashboard${key ? `#key=${key}` : ''}`,
-    `  Postgres consumer    http://${host}:${config.PG_CONSUMER_METRICS_PORT}/metrics`,
-    `  ClickHouse consumer  http://${host}:${config.CH_CONSUMER_METRICS_PORT}/metrics`,
+  const lines = ['', `Session pipeline is up (${topology.kind} topology):`];
+  lines.push(`  API                  ${api}   (docs ${api}/docs, OpenAPI ${api}/openapi.json, metrics ${api}/metrics)`);
+  lines.push(`  Dashboard            ${api}/dashboard${key ? `#key=${key}` : ''}`);
+  if (layout) {
+    lines.push(`  API instances        behind HAProxy on ${api}: ${layout.apiPort(0)}..  (health-checked on /readyz)`);
+    lines.push(`  Consumers            metrics on ${layout.pgConsumerPort(0)}.. (postgres), ${layout.chConsumerPort(0)}.. (clickhouse)`);
+    lines.push(`  Postgres standby     127.0.0.1:${layout.pgStandbyPort} (the read routes use it: READ_DATABASE_URL)`);
+  } else {
+    lines.push(`  Postgres consumer    http://127.0.0.1:${config.PG_CONSUMER_METRICS_PORT}/metrics`);
+    lines.push(`  ClickHouse consumer  http://127.0.0.1:${config.CH_CONSUMER_METRICS_PORT}/metrics`);
+  }
+  lines.push(
     `  Kafka                ${config.KAFKA_BROKERS.join(',')}  topic ${config.KAFKA_TOPIC} (DLQ ${config.KAFKA_DLQ_TOPIC})`,
     `  Postgres             ${config.DATABASE_URL.replace(/:[^:@/]+@/, ':***@')}`,
     `  ClickHouse           ${config.CLICKHOUSE_URL}  database ${config.CLICKHOUSE_DATABASE}`,
+    `  Process logs         ${join(topology.appDir, 'logs')}   ('npm run status${layout ? ' -- --cluster' : ''}' shows restarts)`,
     '',
     key
-      ? `API key (scopes ingest+read; kept in ${join(appDir(config), 'dev-api-key')}): ${key}`
+      ? `API key (scopes ingest+read; kept in ${join(topology.appDir, 'dev-api-key')}): ${key}`
       : config.AUTH_DISABLED
         ? 'Auth is DISABLED (development mode).'
         : 'Auth: use one of your configured API_KEYS.',
@@ -125,133 +157,260 @@ function banner(config: Config, key: string | undefined): string {
     `       -d '{"userId":"demo-user","startedAt":"${at}","completedAt":"${at}","score":42}'`,
     `  curl ${api}/users/demo-user/stats${auth}`,
     '',
-  ].join('\n');
+  );
+  return lines.join('\n');
 }
 
-/** Foreground: children share this terminal; Ctrl-C (or SIGTERM) stops them, then the stack. */
-async function start(config: Config): Promise<void> {
-  const running = appProcesses(config).filter((a) => inspectPidFile(pidFileOf(config, a), matcherOf(a)).state === 'running');
-  if (running.length > 0) {
-    throw new AppError(
-      'STACK_FAILED',
-      `Already running in the background (${running.map((a) => a.name).join(', ')}): use 'npm run down' first, or 'npm run status'.`,
-    );
+// --- the supervisor and its control socket ---------------------------------------------------
+
+const socketOf = (t: Target) => join(t.topology.appDir, 'supervisor.sock');
+const supervisorPidFile = (t: Target) => join(t.topology.appDir, 'supervisor.pid');
+const supervisorMatcher = cmdlineHas(process.execPath.split('/').pop() ?? 'bun', join(REPO_ROOT, 'scripts/system.ts'), 'supervise');
+
+/** Runs the topology's processes under a supervisor that answers on a unix socket. */
+async function runSupervisor(t: Target, output: OutputMode, extraEnv: Record<string, string>, supLog: StackLog) {
+  const topology = t.topology;
+  const withEnv = (group: AppGroup, i: number) => {
+    const s = topology.spec(group, i);
+    return group === 'haproxy' ? s : { ...s, env: { ...s.env, ...extraEnv } };
+  };
+  const supervisor = new Supervisor({
+    log: supLog,
+    output,
+    terminalLine: (name, line) => terminalLogLine(name, line, { minLevel: 40, colours: process.stderr.isTTY === true }),
+  });
+  for (const [group, n] of topology.initial) {
+    for (let i = 0; i < n; i++) supervisor.add(withEnv(group, i));
+    // HAProxy checks the APIs, so they come first; consumers start together.
+    if (group === 'api') await Promise.all(supervisor.names('api').map((name) => supervisor.waitReady(name, 90_000)));
+  }
+  mkdirSync(topology.appDir, { recursive: true });
+  rmSync(socketOf(t), { force: true });
+  const server = Bun.serve({
+    unix: socketOf(t),
+    async fetch(req) {
+      const url = new URL(req.url);
+      try {
+        if (url.pathname === '/status') return Response.json(supervisor.status());
+        const scale = /^\/scale\/([a-z-]+)\/(\d+)$/.exec(url.pathname);
+        if (scale && req.method === 'POST') {
+          const group = scale[1] as AppGroup;
+          if (!SCALABLE_GROUPS.includes(group)) return new Response(`unknown group ${group}; one of ${SCALABLE_GROUPS.join(', ')}\n`, { status: 400 });
+          if (group === 'api' && topology.kind === 'cluster') return new Response('HAProxy lists the API instances it was started with: restart with --api=N to change them\n', { status: 400 });
+          await supervisor.scale(group, count(scale[2], 1, 'N'), (i) => withEnv(group, i));
+          return Response.json(supervisor.status());
+        }
+        const rolling = /^\/rolling-restart\/([a-z-]+)$/.exec(url.pathname);
+        if (rolling && req.method === 'POST') {
+          const names = await supervisor.rollingRestart(rolling[1] ?? 'api', async () => {
+            // HAProxy takes an instance back after 2 good checks 500 ms apart.
+            if (topology.kind === 'cluster') await Bun.sleep(1_500);
+          });
+          return Response.json({ restarted: names });
+        }
+        return new Response('not found\n', { status: 404 });
+      } catch (error) {
+        return new Response(`${error instanceof Error ? error.message : String(error)}\n`, { status: 500 });
+      }
+    },
+  });
+  return {
+    supervisor,
+    async stop() {
+      await supervisor.stopAll(topology.stopOrder);
+      await server.stop(true);
+      rmSync(socketOf(t), { force: true });
+    },
+  };
+}
+
+async function ask(t: Target, path: string, method = 'GET'): Promise<Response | undefined> {
+  if (!existsSync(socketOf(t))) return undefined;
+  try {
+    return await fetch(`http://supervisor${path}`, { unix: socketOf(t), method, signal: AbortSignal.timeout(600_000) } as RequestInit);
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitAllReady(supervisor: Supervisor, timeoutMs = 120_000): Promise<void> {
+  await Promise.all(supervisor.names().map((n) => supervisor.waitReady(n, timeoutMs)));
+}
+
+// --- commands ----------------------------------------------------------------------------------
+
+/** Foreground: Ctrl-C (or SIGTERM) stops the processes, then the servers. */
+async function start(t: Target): Promise<void> {
+  if ((await ask(t, '/status')) !== undefined) {
+    throw new AppError('STACK_FAILED', `Already running (a supervisor answers on ${socketOf(t)}): use 'npm run down' first, or 'npm run status'.`);
   }
   const started = Date.now();
-  await prepare(config);
-  const local = localApiKey(config);
-  const children = appProcesses(config).map((app) => ({
-    app,
-    proc: Bun.spawn([process.execPath, app.script], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...local.env },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    }),
-  }));
+  await prepare(t);
+  const local = localApiKey(t.config, t.topology.appDir);
+  // On a terminal: JSON stays in the log files; the terminal gets the banner, warnings and errors.
+  const output: OutputMode = process.stdout.isTTY ? 'terminal' : 'inherit';
+  const running = await runSupervisor(t, output, local.env, log);
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    log.info('stopping the API and consumers (they drain and commit)…');
-    for (const c of children) c.proc.kill('SIGTERM');
-    await Promise.all(children.map((c) => c.proc.exited));
-    log.info('stopping the stack (data is kept; next start is warm)…');
-    await stopStack(config, consoleStackLog('[stack]'));
+    log.info('stopping the processes (they drain and commit)…');
+    await running.stop();
+    log.info('stopping the servers (data is kept; next start is warm)…');
+    if (t.layout) await stopCluster(t.config, t.layout, consoleStackLog('[cluster]'));
+    else await stopStack(t.config, consoleStackLog('[stack]'));
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
-  for (const c of children) {
-    void c.proc.exited.then((code) => {
-      if (!stopping) {
-        log.warn(`${c.app.name} exited with code ${code}; stopping everything`);
-        void stopAll(1);
-      }
-    });
-  }
   try {
-    await Promise.all(children.map((c) => waitReady(c.app, () => c.proc.exitCode === null, 'See its output above.')));
+    await waitAllReady(running.supervisor);
   } catch (error) {
-    log.warn(isAppError(error) ? error.message : String(error));
+    log.warn(isAppError(error) || error instanceof Error ? error.message : String(error));
     await stopAll(1);
   }
-  console.log(banner(config, local.key));
+  console.log(t.banner(local.key));
+  if (output === 'terminal') log.info(`process logs (JSON) are in ${join(t.topology.appDir, 'logs')}; warnings and errors show here`);
   log.info(`ready in ${seconds(Date.now() - started)}; Ctrl-C to stop`);
   await new Promise(() => {});
 }
 
-/** Background: detached app processes with pid files and logs under .stack/app. */
-async function up(config: Config): Promise<void> {
+/** The background supervisor `up` starts (detached). */
+async function supervise(t: Target): Promise<void> {
+  const local = localApiKey(t.config, t.topology.appDir);
+  const running = await runSupervisor(t, 'file', local.env, consoleStackLog('[supervisor]'));
+  const stop = async () => {
+    await running.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+  await new Promise(() => {});
+}
+
+/** Background: a detached supervisor (pid file and log in the app dir) runs the processes. */
+async function up(t: Target, flags: Map<string, string>): Promise<void> {
   const started = Date.now();
-  await prepare(config);
-  const local = localApiKey(config);
-  for (const app of appProcesses(config)) {
-    const pidFile = pidFileOf(config, app);
-    const state = inspectPidFile(pidFile, matcherOf(app));
-    let pid: number;
-    if (state.state === 'running') {
-      pid = state.pid;
-      log.info(`${app.name}: already running (pid ${pid})`);
-    } else {
-      if (state.state === 'stale') removeFile(pidFile);
-      pid = spawnDetached({
-        argv: [process.execPath, app.script],
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...local.env },
-        logFile: logFileOf(config, app),
-        pidFile,
-      });
-      log.info(`${app.name}: started (pid ${pid}, log ${logFileOf(config, app)})`);
-    }
-    const logFile = logFileOf(config, app);
-    // Liveness by pid, not by command line: right after the fork the child still shows ours.
-    await waitReady(app, () => processState(pid) === 'alive', `Its log: ${logFile}\n${tailFile(logFile, 15)}`);
-  }
-  console.log(banner(config, local.key));
-  log.info(`ready in ${seconds(Date.now() - started)}; 'npm run down' stops it`);
-}
-
-async function down(config: Config): Promise<void> {
-  for (const app of appProcesses(config)) {
-    const pidFile = pidFileOf(config, app);
-    const state = inspectPidFile(pidFile, matcherOf(app));
-    if (state.state === 'running') {
-      const outcome = await stopProcess(state.pid, matcherOf(app), { signal: 'SIGTERM', timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });
-      log.info(`${app.name}: ${outcome} (pid ${state.pid})`);
-    }
+  await prepare(t);
+  const local = localApiKey(t.config, t.topology.appDir);
+  const pidFile = supervisorPidFile(t);
+  const logFile = join(t.topology.appDir, 'logs', 'supervisor.log');
+  if (inspectPidFile(pidFile, supervisorMatcher).state === 'running' && (await ask(t, '/status')) !== undefined) {
+    log.info('the supervisor is already running');
+  } else {
     removeFile(pidFile);
+    const args = [...flags].map(([k, v]) => (v === 'true' ? `--${k}` : `--${k}=${v}`));
+    const pid = spawnDetached({ argv: [process.execPath, join(REPO_ROOT, 'scripts/system.ts'), 'supervise', ...args], cwd: REPO_ROOT, env: process.env, logFile, pidFile });
+    log.info(`supervisor started (pid ${pid}, log ${logFile})`);
   }
-  await stopStack(config, consoleStackLog('[stack]'));
-}
-
-async function status(config: Config): Promise<void> {
-  for (const s of await stackStatus(config)) {
-    console.log(`${s.name.padEnd(20)} ${(s.running ? 'running' : 'stopped').padEnd(8)} ${s.pid ?? ''} ${s.ready ? 'ready' : 'not ready'} ${s.logFile}`);
-  }
-  for (const app of appProcesses(config)) {
-    const state = inspectPidFile(pidFileOf(config, app), matcherOf(app));
-    let ready = false;
-    try {
-      ready = (await fetch(app.readyUrl, { signal: AbortSignal.timeout(2_000) })).ok;
-    } catch {
-      ready = false;
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const res = await ask(t, '/status');
+    if (res?.ok) {
+      const procs = (await res.json()) as ProcStatus[];
+      const ready = await Promise.all(procs.map(async (p) => (p.readyUrl ? (await fetch(p.readyUrl, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined))?.ok === true : p.pid !== undefined)));
+      if (procs.length > 0 && ready.every(Boolean)) break;
     }
-    console.log(
-      `${app.name.padEnd(20)} ${(state.state === 'running' ? 'running' : 'stopped').padEnd(8)} ${state.state === 'running' ? state.pid : ''} ${ready ? 'ready' : 'not ready'} ${app.readyUrl}`,
-    );
+    if (inspectPidFile(pidFile, supervisorMatcher).state !== 'running') throw new AppError('STACK_FAILED', `the supervisor exited. Its log: ${logFile}\n${tailFile(logFile, 20)}`);
+    if (Date.now() > deadline) throw new AppError('STACK_FAILED', `not every process was ready within 180 s; 'npm run status' says which. Supervisor log: ${logFile}`);
+    await Bun.sleep(500);
+  }
+  console.log(t.banner(local.key));
+  log.info(`ready in ${seconds(Date.now() - started)}; 'npm run down${t.layout ? ' -- --cluster' : ''}' stops it`);
+}
+
+/** Pid files of the processes an `up` before the supervisor started (stopped by `down`). */
+const LEGACY_APPS = [
+  ['api', 'src/server.ts'],
+  ['consumer-postgres', 'consumers/postgres/main.ts'],
+  ['consumer-clickhouse', 'consumers/clickhouse/main.ts'],
+] as const;
+
+async function down(t: Target): Promise<void> {
+  const pidFile = supervisorPidFile(t);
+  const state = inspectPidFile(pidFile, supervisorMatcher);
+  if (state.state === 'running') {
+    const outcome = await stopProcess(state.pid, supervisorMatcher, { signal: 'SIGTERM', timeoutMs: t.config.SHUTDOWN_TIMEOUT_MS * 3 + 10_000 });
+    log.info(`supervisor and its processes: ${outcome} (pid ${state.pid})`);
+  }
+  removeFile(pidFile);
+  for (const [name, script] of LEGACY_APPS) {
+    const file = join(t.topology.appDir, `${name}.pid`);
+    const matcher = cmdlineHas(process.execPath.split('/').pop() ?? 'bun', join(REPO_ROOT, script));
+    const legacy = inspectPidFile(file, matcher);
+    if (legacy.state === 'running') log.info(`${name}: ${await stopProcess(legacy.pid, matcher, { signal: 'SIGTERM', timeoutMs: t.config.SHUTDOWN_TIMEOUT_MS + 5_000 })}`);
+    removeFile(file);
+  }
+  if (t.layout) await stopCluster(t.config, t.layout, consoleStackLog('[cluster]'));
+  else await stopStack(t.config, consoleStackLog('[stack]'));
+}
+
+function serverLine(s: ServiceStatus): string {
+  return `${s.name.padEnd(22)} ${(s.running ? 'running' : 'stopped').padEnd(8)} ${String(s.pid ?? '').padEnd(8)} ${(s.ready ? 'ready' : 'not ready').padEnd(10)} ${s.ports.map((p) => p.port).join(',')}  ${s.logFile}`;
+}
+
+async function status(t: Target): Promise<void> {
+  const servers = t.layout ? await clusterStatus(t.config, t.layout) : await stackStatus(t.config);
+  console.log(`${'SERVER'.padEnd(22)} ${'STATE'.padEnd(8)} ${'PID'.padEnd(8)} ${'READY'.padEnd(10)} PORTS  LOG`);
+  for (const s of servers) console.log(serverLine(s));
+  const res = await ask(t, '/status');
+  console.log('');
+  if (!res?.ok) {
+    console.log(`app processes: no supervisor answers on ${socketOf(t)} (not started, or stopped)`);
+    return;
+  }
+  console.log(`${'PROCESS'.padEnd(22)} ${'STATE'.padEnd(8)} ${'PID'.padEnd(8)} ${'READY'.padEnd(10)} ${'RESTARTS'.padEnd(9)} LAST EXIT`);
+  for (const p of (await res.json()) as ProcStatus[]) {
+    let ready = false;
+    if (p.pid !== undefined && p.readyUrl) ready = (await fetch(p.readyUrl, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined))?.ok === true;
+    const last = p.lastExit ? `${p.lastExit.signal ? `signal ${p.lastExit.signal}` : `code ${p.lastExit.code}`} at ${p.lastExit.at}` : '';
+    console.log(`${p.name.padEnd(22)} ${p.state.padEnd(8)} ${String(p.pid ?? '').padEnd(8)} ${(ready ? 'ready' : 'not ready').padEnd(10)} ${String(p.restarts).padEnd(9)} ${last}`);
   }
 }
 
-const commands: Record<string, (config: Config) => Promise<void>> = { start, up, down, status };
-const command = process.argv[2] ?? 'start';
-const run = commands[command];
-if (!run) {
-  console.error(`usage: bun scripts/system.ts ${Object.keys(commands).join('|')}`);
-  process.exit(2);
+async function control(t: Target, path: string): Promise<void> {
+  const res = await ask(t, path, 'POST');
+  if (res === undefined) throw new AppError('STACK_FAILED', `no supervisor answers on ${socketOf(t)}: start it with 'npm run up${t.layout ? ' -- --cluster' : ''}'`);
+  const text = await res.text();
+  if (!res.ok) throw new AppError('STACK_FAILED', text.trim());
+  log.info(text.length > 400 ? `${text.slice(0, 400)}…` : text.trim());
 }
+
+hideKafkajsTimerWarning();
+const { flags, positional } = parseArgs(process.argv.slice(2));
+const command = positional[0] ?? 'start';
 try {
-  await run(loadConfig(process.env));
-  if (command !== 'start') process.exit(0);
+  const t = target(flags);
+  switch (command) {
+    case 'start':
+      await start(t);
+      break;
+    case 'up':
+      await up(t, flags);
+      break;
+    case 'supervise':
+      await supervise(t);
+      break;
+    case 'down':
+      await down(t);
+      break;
+    case 'status':
+      await status(t);
+      break;
+    case 'scale': {
+      const [, group, n] = positional;
+      if (group === undefined || n === undefined) throw new AppError('CONFIG_INVALID', `usage: scale ${SCALABLE_GROUPS.join('|')} N [--cluster]`);
+      await control(t, `/scale/${group}/${n}`);
+      break;
+    }
+    case 'rolling-restart':
+      await control(t, `/rolling-restart/${positional[1] ?? 'api'}`);
+      break;
+    default:
+      console.error('usage: bun scripts/system.ts start|up|down|status|scale GROUP N|rolling-restart [GROUP]  [--cluster [--api=N] [--consumers=M]]');
+      process.exit(2);
+  }
+  if (command !== 'start' && command !== 'supervise') process.exit(0);
 } catch (error) {
   console.error(`\n${isAppError(error) ? error.message : error instanceof Error ? error.stack : String(error)}`);
   process.exit(1);

@@ -9,10 +9,12 @@
  */
 import type { Server } from 'bun';
 import type { AnyElysia } from 'elysia';
+import type { Metric } from 'prom-client';
 import { createPgPool } from './kernel/postgres/pool.ts';
 import { createAnalyticsRoutes, createKafkaConsumerLagProbe } from './analytics/index.ts';
 import { createClickHouseClient } from './kernel/clickhouse/client.ts';
 import { createReadRoutes } from './reads/index.ts';
+import { readReplicaLagMetrics } from './reads/replica-lag.ts';
 import { publicKeys } from './kernel/api-keys.ts';
 import { type Config, loadConfig } from './kernel/config.ts';
 import { AppError, describeError, isAppError } from './kernel/errors.ts';
@@ -20,6 +22,7 @@ import { createApp } from './http/app.ts';
 import { type Authenticator, createAuthenticator } from './http/auth.ts';
 import { type ApiMetrics, createApiMetrics } from './http/metrics.ts';
 import { createKafka } from './kernel/kafka/client.ts';
+import { enforceTopicDurability } from './kernel/kafka/topic-durability.ts';
 import { GroupCommitProducer } from './kafka/group-commit.ts';
 import { type KafkaTransport, createKafkaTransport } from './kafka/producer.ts';
 import { createLogger, type Logger } from './kernel/observability/logger.ts';
@@ -208,8 +211,9 @@ const runHooks = async (hooks: Hook[]) => {
  * routes over ClickHouse. Neither shares anything with the write path, so slow reads never
  * hold a 202 back.
  */
-function readAndAnalyticsPlugins(config: Config, logger: Logger, onShutdown: Hook[]): AnyElysia[] {
-  const pool = createPgPool(config, {
+function readAndAnalyticsPlugins(config: Config, logger: Logger, onShutdown: Hook[], metrics: Metric[] = []): AnyElysia[] {
+  // READ_DATABASE_URL: a standby takes the reads; the read-your-writes caveat is in docs/scaling.md.
+  const pool = createPgPool({ ...config, DATABASE_URL: config.READ_DATABASE_URL ?? config.DATABASE_URL }, {
     applicationName: 'session-pipeline-api',
     connectionTimeoutMs: 2_000,
     onIdleError: (error) => logger.warn({ err: error.message }, 'postgres pool: idle client error'),
@@ -217,6 +221,7 @@ function readAndAnalyticsPlugins(config: Config, logger: Logger, onShutdown: Hoo
   const clickhouse = createClickHouseClient(config, { application: 'session-pipeline-api', requestTimeoutMs: 10_000 });
   const admin = createKafka(config, logger, `-api-admin-${process.pid}`).admin();
   let adminConnected: Promise<void> | undefined;
+  metrics.push(...readReplicaLagMetrics(pool));
   const lag = createKafkaConsumerLagProbe(admin, config.KAFKA_TOPIC, [config.PG_CONSUMER_GROUP, config.CH_CONSUMER_GROUP]);
   onShutdown.push(
     () => pool.end(),
@@ -259,9 +264,11 @@ async function main(): Promise<void> {
     return;
   }
   let api: ApiHandle;
+  const readMetrics: Metric[] = [];
   try {
+    await enforceTopicDurability(config, logger);
     api = startApi(config, logger, {
-      plugins: readAndAnalyticsPlugins(config, logger, onShutdownHooks),
+      plugins: readAndAnalyticsPlugins(config, logger, onShutdownHooks, readMetrics),
       onShutdown: () => runHooks(onShutdownHooks),
     });
   } catch (error) {
@@ -270,6 +277,7 @@ async function main(): Promise<void> {
     await runHooks(onShutdownHooks);
     process.exit(isAppError(error) && error.code === 'CONFIG_INVALID' ? 2 : 1);
   }
+  for (const m of readMetrics) api.metrics.registry.registerMetric(m);
   logger.info({ url: api.url, topic: config.KAFKA_TOPIC, docs: `${api.url}/docs` }, 'API listening');
   void api.connected.then(() => logger.info('connected to Kafka: ready'));
   const onSignal = (signal: string) => {

@@ -28,8 +28,9 @@ export interface ServicePort {
   readonly label: string;
 }
 
-export interface ServiceDefinition {
-  readonly name: ServiceName;
+/** N: the stack's three (`ServiceName`) or a cluster member's name (`kafka-2`, `postgres-standby`). */
+export interface ServiceDefinition<N extends string = ServiceName> {
+  readonly name: N;
   readonly paths: ServicePaths;
   readonly ports: readonly ServicePort[];
   /** Logs a person should read, the most useful first; the first is "the log file". */
@@ -57,7 +58,7 @@ export interface ServiceDefinition {
 }
 
 export interface ServiceStartResult {
-  readonly name: ServiceName;
+  readonly name: string;
   readonly pid: number;
   readonly alreadyRunning: boolean;
   readonly ms: number;
@@ -74,7 +75,7 @@ const modifiedAt = (file: string): string | undefined => {
 };
 
 /** An AppError STACK_FAILED naming the service, its log and the log's last lines. */
-export function serviceFailure(def: ServiceDefinition, what: string, cause?: unknown): AppError {
+export function serviceFailure(def: ServiceDefinition<string>, what: string, cause?: unknown): AppError {
   const parts = [`${def.name}: ${what}`];
   if (cause !== undefined) parts[0] += `: ${cause instanceof Error ? cause.message : String(cause)}`;
   const shown = new Set<string>();
@@ -97,7 +98,7 @@ export function serviceFailure(def: ServiceDefinition, what: string, cause?: unk
 }
 
 /** Our running pid, clearing our stale pid file on the way. */
-function currentPid(def: ServiceDefinition, log: StackLog): number | undefined {
+function currentPid(def: ServiceDefinition<string>, log: StackLog): number | undefined {
   const state = inspectPidFile(def.paths.pidFile, def.matches);
   if (state.state === 'running') return state.pid;
   if (state.state === 'stale') {
@@ -116,7 +117,7 @@ function currentPid(def: ServiceDefinition, log: StackLog): number | undefined {
 }
 
 /** See ServiceDefinition.serverLockFiles. Runs only when our server is not running. */
-async function clearServerLockFiles(def: ServiceDefinition, log: StackLog, timeoutMs: number): Promise<void> {
+async function clearServerLockFiles(def: ServiceDefinition<string>, log: StackLog, timeoutMs: number): Promise<void> {
   for (const file of def.serverLockFiles ?? []) {
     const pid = readPidFile(file);
     if (pid === undefined) continue;
@@ -131,7 +132,7 @@ async function clearServerLockFiles(def: ServiceDefinition, log: StackLog, timeo
   }
 }
 
-async function checkPorts(def: ServiceDefinition): Promise<void> {
+async function checkPorts(def: ServiceDefinition<string>): Promise<void> {
   for (const { port, label } of def.ports) {
     if (await portIsFree(port)) continue;
     const holder = await portHolder(port);
@@ -144,7 +145,7 @@ async function checkPorts(def: ServiceDefinition): Promise<void> {
   }
 }
 
-export async function startService(def: ServiceDefinition, log: StackLog, timeoutMs: number): Promise<ServiceStartResult> {
+export async function startService(def: ServiceDefinition<string>, log: StackLog, timeoutMs: number): Promise<ServiceStartResult> {
   const started = Date.now();
   const deadline = started + timeoutMs;
   const left = () => Math.max(1_000, deadline - Date.now());
@@ -186,12 +187,12 @@ export async function startService(def: ServiceDefinition, log: StackLog, timeou
 }
 
 export interface ServiceStopResult {
-  readonly name: ServiceName;
+  readonly name: string;
   readonly outcome: 'stopped' | 'killed' | 'not-running';
   readonly ms: number;
 }
 
-export async function stopService(def: ServiceDefinition, log: StackLog, timeoutMs: number): Promise<ServiceStopResult> {
+export async function stopService(def: ServiceDefinition<string>, log: StackLog, timeoutMs: number): Promise<ServiceStopResult> {
   const started = Date.now();
   const pid = currentPid(def, log);
   if (pid === undefined) return { name: def.name, outcome: 'not-running', ms: 0 };
@@ -204,7 +205,7 @@ export async function stopService(def: ServiceDefinition, log: StackLog, timeout
 }
 
 export interface ServiceStatus {
-  readonly name: ServiceName;
+  readonly name: string;
   readonly running: boolean;
   readonly pid: number | undefined;
   readonly ports: readonly ServicePort[];
@@ -214,7 +215,7 @@ export interface ServiceStatus {
   readonly note?: string;
 }
 
-export async function serviceStatus(def: ServiceDefinition, probeTimeoutMs = 3_000): Promise<ServiceStatus> {
+export async function serviceStatus(def: ServiceDefinition<string>, probeTimeoutMs = 3_000): Promise<ServiceStatus> {
   const state = inspectPidFile(def.paths.pidFile, def.matches);
   const running = state.state === 'running';
   let ready = false;

@@ -8,6 +8,7 @@
 import { loadConfig, type Config } from '../../src/kernel/config.ts';
 import { describeError } from '../../src/kernel/errors.ts';
 import { createKafka } from '../../src/kernel/kafka/client.ts';
+import { enforceTopicDurability } from '../../src/kernel/kafka/topic-durability.ts';
 import { createLogger } from '../../src/kernel/observability/logger.ts';
 import { createRegistry } from '../../src/kernel/observability/metrics.ts';
 import { createConsumer } from './consumer.ts';
@@ -26,6 +27,13 @@ export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
   const logger = createLogger(config, { service: args.name });
   const registry = createRegistry({ service: args.name });
   const kafka = createKafka(config, logger, `-${args.name}`);
+
+  try {
+    await enforceTopicDurability(config, logger);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(2);
+  }
 
   let live = true;
   let shuttingDown: Promise<void> | undefined;

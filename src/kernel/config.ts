@@ -74,9 +74,16 @@ const schema = z
       .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name (letters, digits, . _ -)')
       .optional(),
     KAFKA_TOPIC_RETENTION_MS: z.coerce.number().int().min(-1).default(DEFAULT_TOPIC_RETENTION_MS),
+    /**
+     * In production the API and consumers refuse a topic on which an acknowledged event could live
+     * on one broker (replication factor or min.insync.replicas below 2); true allows it, with a warning.
+     */
+    KAFKA_ALLOW_UNREPLICATED: bool.default(false),
 
     // --- Postgres and ClickHouse (defaults point at the native stack)
     DATABASE_URL: z.url().optional(),
+    /** Where the API's read routes query (a streaming standby); unset: DATABASE_URL. Writes never go there. */
+    READ_DATABASE_URL: z.url().optional(),
     PG_POOL_MAX: int(1, 200).default(10),
     CLICKHOUSE_URL: z.url().optional(),
     CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('sessions'),
@@ -121,8 +128,12 @@ const schema = z
     CH_BATCH_MAX_WAIT_MS: int(1, 60_000).default(1_000),
     CH_CONSUMER_METRICS_PORT: port.default(9465),
     CONSUMER_RETRY_MAX_BACKOFF_MS: int(10, 600_000).default(10_000),
-    /** How long the group waits for a silent member (e.g. a SIGKILLed consumer) before reassigning its partitions. */
-    CONSUMER_SESSION_TIMEOUT_MS: int(6_000, 300_000).default(30_000),
+    /**
+     * 10 s (heartbeat every 3 s): a SIGKILLed member's partitions move within ~10-13 s. The 30 s
+     * it was made a restarted consumer wait ~40 s for its own partitions.
+     * How long the group waits for a silent member (e.g. a SIGKILLed consumer) before reassigning its partitions.
+     */
+    CONSUMER_SESSION_TIMEOUT_MS: int(6_000, 300_000).default(10_000),
 
     // --- Development switches
     PG_LOG_MIN_DURATION_MS: int(-1, 3_600_000).default(250),

@@ -7,6 +7,8 @@ import { hideKafkajsTimerWarning } from '../../stack/log.ts';
 
 process.env['APP_ENV'] ??= 'development';
 process.env['AUTH_DISABLED'] ??= 'true';
+// The shared stack is one broker (replication 1): allowed for tests, with a warning (docs/scaling.md).
+process.env['KAFKA_ALLOW_UNREPLICATED'] ??= 'true';
 
 // kafkajs schedules a negative timeout under Bun in every test file that talks to the broker;
 // the warning is harmless (README, "Known limits") and only buried the test output. Other
