@@ -5,49 +5,18 @@
  * HTML pages carry their security headers; the analytics `step` takes the forms analysts type.
  */
 import { describe, expect, test } from 'bun:test';
-import { createAnalyticsRoutes } from '../../../src/analytics/index.ts';
-import type { AnalyticsQueryClient } from '../../../src/analytics/service.ts';
 import { parseLatencyQuery, parseThroughputQuery } from '../../../src/analytics/model.ts';
-import { createApp } from '../../../src/http/app.ts';
 import { createAuthenticator } from '../../../src/http/auth.ts';
-import { createApiMetrics } from '../../../src/http/metrics.ts';
 import { openApiPath } from '../../../src/http/openapi.ts';
 import { parseApiKeys, sha256Hex } from '../../../src/kernel/api-keys.ts';
 import { ValidationError } from '../../../src/kernel/errors.ts';
-import { silentLogger } from '../../../src/kernel/observability/logger.ts';
-import { createRegistry } from '../../../src/kernel/observability/metrics.ts';
-import { createReadRoutes } from '../../../src/reads/index.ts';
-import { createSessionRoutes } from '../../../src/sessions/index.ts';
+import { fullApp as fullAppWith } from '../../support/full-app.ts';
 
 const INGEST = 'ingest-key';
 const READ = 'read-key';
 
-/** The app as src/server.ts composes it, over stand-ins that are never reached by these tests. */
-function fullApp(rate = 1000) {
-  const metrics = createApiMetrics(createRegistry());
-  const app = createApp({
-    logger: silentLogger(),
-    metrics,
-    retryAfterSeconds: 1,
-    accessLogSampleRate: 0,
-    authenticator: createAuthenticator(parseApiKeys(`w:ingest:${sha256Hex(INGEST)}:${rate},r:read:${sha256Hex(READ)}`)),
-    draining: () => false,
-    readiness: () => ({ ready: true }),
-    plugins: [
-      createSessionRoutes({
-        publisher: { append: async () => {} },
-        session: { now: Date.now, newEventId: () => Bun.randomUUIDv7(), maxClockSkewMs: 60_000 },
-        bodyLimitBytes: 16_384,
-        batchBodyLimitBytes: 1_048_576,
-        retryAfterSeconds: 1,
-        metrics,
-      }),
-      createReadRoutes({ pool: { query: async () => ({ rows: [] }) } as never }),
-      createAnalyticsRoutes({ clickhouse: { query: async () => ({ json: async () => [] }) } as unknown as AnalyticsQueryClient, database: 'sessions' }),
-    ],
-  });
-  return { app, metrics };
-}
+const fullApp = (rate = 1000) =>
+  fullAppWith(createAuthenticator(parseApiKeys(`w:ingest:${sha256Hex(INGEST)}:${rate},r:read:${sha256Hex(READ)}`)));
 
 type Operation = { security: Array<Record<string, string[]>>; 'x-scope': string; responses: Record<string, unknown> };
 const documentOf = async (app: ReturnType<typeof fullApp>['app']) =>
