@@ -5,12 +5,13 @@
  */
 import { v5 as uuidv5 } from 'uuid';
 import type { z } from 'zod';
-import { type FieldIssue, ValidationError } from '../kernel/errors.ts';
+import { AppError, type FieldIssue, ValidationError } from '../kernel/errors.ts';
 import {
   EVENT_TYPE,
   EVENT_VERSION,
   encodeSessionCompleted,
   type EventMessage,
+  requestHashOf,
   type SessionCompleted,
 } from '../kernel/events/session-completed.ts';
 import {
@@ -21,6 +22,7 @@ import {
   IdempotencyKey,
   SessionParams,
 } from './model.ts';
+import type { RecentRequestKeys } from './recent-keys.ts';
 
 /**
  * Namespace of the UUIDv5 event ids derived from Idempotency-Keys. Never change it: doing so
@@ -38,7 +40,16 @@ export interface SessionDeps {
   /** A new time-ordered event id (UUIDv7). */
   readonly newEventId: () => string;
   readonly maxClockSkewMs: number;
+  /**
+   * Recent Idempotency-Keys of this process (recent-keys.ts): when given, a key reused with a
+   * different body within its memory is refused (422 IDEMPOTENCY_KEY_REUSED). Best effort.
+   */
+  readonly recentKeys?: RecentRequestKeys;
 }
+
+/** What a client that reused its key is told (the single route's 422 and a batch item's issue). */
+export const KEY_REUSED_MESSAGE =
+  'IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used for this session with a different request; the first request stands. Use a new key for a new request.';
 
 /** The publisher port: resolves once the event is durably on the topic. */
 export interface EventPublisher {
@@ -71,22 +82,32 @@ interface Completion {
 export function buildEvent(c: Completion, deps: SessionDeps): SessionCompleted {
   const receivedAt = new Date(deps.now()).toISOString();
   const { userId, startedAt, completedAt, score, outcome, attributes } = c.body;
+  const data = {
+    sessionId: c.sessionId,
+    userId,
+    startedAt,
+    completedAt,
+    ...(score === undefined ? {} : { score }),
+    outcome,
+    ...(attributes === undefined ? {} : { attributes }),
+  };
+  const keyed = c.idempotencyKey !== undefined;
   return {
     id: c.idempotencyKey === undefined ? deps.newEventId() : eventIdFromIdempotencyKey(c.sessionId, c.idempotencyKey),
     type: EVENT_TYPE,
     version: EVENT_VERSION,
     occurredAt: completedAt,
     receivedAt,
-    data: {
-      sessionId: c.sessionId,
-      userId,
-      startedAt,
-      completedAt,
-      ...(score === undefined ? {} : { score }),
-      outcome,
-      ...(attributes === undefined ? {} : { attributes }),
-    },
+    // Only a keyed event can meet another request with its id: it says what this one asked for.
+    ...(keyed ? { requestHash: requestHashOf(data) } : {}),
+    data,
   };
+}
+
+/** True when this process recently built the event's id from a request that asked for something else. */
+function keyReused(event: SessionCompleted, deps: SessionDeps): boolean {
+  if (deps.recentKeys === undefined || event.requestHash === undefined) return false;
+  return deps.recentKeys.check(event.id, event.requestHash, deps.now()) === 'conflict';
 }
 
 /** completedAt may run ahead of our clock by the allowed skew, not more. */
@@ -115,7 +136,9 @@ export function parseCompletion(
     if (future) issues.push(future);
   }
   if (issues.length > 0 || !params.success || !body.success) throw new ValidationError(issues);
-  return buildEvent({ sessionId: params.data.sessionId, idempotencyKey: key?.data, body: body.data }, deps);
+  const event = buildEvent({ sessionId: params.data.sessionId, idempotencyKey: key?.data, body: body.data }, deps);
+  if (keyReused(event, deps)) throw new AppError('IDEMPOTENCY_KEY_REUSED', KEY_REUSED_MESSAGE, { details: { eventId: event.id } });
+  return event;
 }
 
 export type BatchItemOutcome =
@@ -135,7 +158,9 @@ export function parseBatch(body: unknown, deps: SessionDeps): BatchItemOutcome[]
     const future = futureIssue(item.data.completedAt, deps, 'completedAt');
     if (future) return { index, ok: false, issues: [future] };
     const { sessionId, idempotencyKey, ...rest } = item.data;
-    return { index, ok: true, event: buildEvent({ sessionId, idempotencyKey, body: rest }, deps) };
+    const event = buildEvent({ sessionId, idempotencyKey, body: rest }, deps);
+    if (keyReused(event, deps)) return { index, ok: false, issues: [{ path: 'idempotencyKey', message: KEY_REUSED_MESSAGE }] };
+    return { index, ok: true, event };
   });
 }
 

@@ -12,6 +12,7 @@
  * current shape (`upcastSessionCompleted`); the API writes `EVENT_VERSION`. Readers learn a
  * version before the writer switches to it, so no subscriber ever meets one it cannot read.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 export const EVENT_TYPE = 'SessionCompleted' as const;
@@ -38,11 +39,11 @@ export const SafeId = z
   .max(128)
   .regex(SAFE_ID_PATTERN, 'only letters, digits and . _ : - are allowed');
 
-/** An ISO-8601 instant with a zone (Z or ±hh:mm); normalised to UTC with milliseconds. */
 /** The canonical form (what the API writes): already normalised, no Date round trip needed. */
 const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const MIN_INSTANT = '1970-01-01T00:00:00.000Z';
 const END_INSTANT = '2106-01-01T00:00:00.000Z';
+/** An ISO-8601 instant with a zone (Z or ±hh:mm); normalised to UTC with milliseconds. */
 export const IsoInstant = z.iso
   .datetime({ offset: true, message: 'must be an ISO-8601 date-time with a zone, e.g. 2026-01-31T12:00:00Z' })
   .transform((s) => (CANONICAL_INSTANT.test(s) ? s : new Date(s).toISOString()))
@@ -122,6 +123,28 @@ export const SessionCompletedDataV2 = z.object({
 /** What a consumer reads, whatever version was on the wire: the latest data shape. */
 export type SessionCompletedData = z.output<typeof SessionCompletedDataV2>;
 
+/** SHA-256, lower-case hex. */
+export const RequestHash = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lower-case hex');
+
+/** JSON with object keys sorted at every level and no whitespace: one text per value. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * What a request asked for, as one hash: SHA-256 of the validated `data` (instants normalised to
+ * UTC, defaults applied) as canonical JSON. Two requests with one Idempotency-Key and one session
+ * share an event id; their hashes say whether they asked for the same thing.
+ */
+export const requestHashOf = (data: SessionCompletedData): string => createHash('sha256').update(canonicalJson(data)).digest('hex');
+
 /** The envelope around a version's data; field order as the API writes it. */
 const envelope = <V extends EventVersion, D extends z.ZodType>(version: V, data: D) =>
   z.object({
@@ -132,6 +155,11 @@ const envelope = <V extends EventVersion, D extends z.ZodType>(version: V, data:
     occurredAt: IsoInstant.describe('When the session completed: equal to data.completedAt (client clock).'),
     /** When the API accepted the request (the API's clock). */
     receivedAt: IsoInstant.describe("When the API accepted the request (the API's clock), UTC with milliseconds."),
+    /** What the request asked for (requestHashOf), when the id comes from an Idempotency-Key. */
+    requestHash: RequestHash.describe(
+      'Only when the id is derived from an Idempotency-Key: SHA-256 (lower-case hex) of `data` as canonical JSON (keys sorted, no spaces). ' +
+        'Two messages with one id and different requestHash mean the client reused its key for a different request: keep the first.',
+    ).optional(),
     data,
   });
 
