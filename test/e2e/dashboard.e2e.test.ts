@@ -25,7 +25,7 @@ import { silentLogger } from '../../src/kernel/observability/logger.ts';
 import { createRegistry } from '../../src/kernel/observability/metrics.ts';
 import { freshDatabase, testClickHouse } from '../int/clickhouse/support.ts';
 import { testKafka, topicFactory } from '../support/kafka.ts';
-import { makeEvent } from '../unit/clickhouse/make-event.ts';
+import { makeEvent } from '../support/events.ts';
 
 const ROOT = join(import.meta.dir, '../..');
 const READ_KEY = 'dashboard-test-read-key';
@@ -46,7 +46,7 @@ async function insertKnownEvents(): Promise<number> {
     for (let i = 0; i < perMinute; i++) {
       const receivedAtMs = now - m * 60_000 + Math.floor((i * 60_000) / perMinute);
       const event = makeEvent({
-        receivedAtMs,
+        receivedAt: receivedAtMs,
         durationMs: 2_000 + (30 - m) * 100 + i * 40,
         clientLagMs: 30 + (i % 10),
         outcome: i % 5 === 0 ? 'failed' : 'completed',

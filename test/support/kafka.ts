@@ -1,15 +1,79 @@
 /**
- * Test helpers for the real broker: a fresh topic per test (deleted by the cleanup registered
- * where it is made) and a reader that collects what is on a topic, polling with a deadline.
+ * Test helpers for the real broker. Every topic a test makes goes through `makeTopics`, which
+ * returns only once the broker serves every partition; `topicFactory` (uniquely named topics,
+ * deleted after the file) and `createTestTopic` (a topic, its DLQ, a group and a producer, for
+ * one test) are built on it. `readTopic` collects what is on a topic, polling with a deadline.
  */
 import { afterAll } from 'bun:test';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import type { Admin, IHeaders, ITopicConfig, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { loadConfig } from '../../src/kernel/config.ts';
+import { encodeSessionCompleted, type SessionCompleted } from '../../src/kernel/events/session-completed.ts';
 import { createKafka } from '../../src/kernel/kafka/client.ts';
 import { silentLogger } from '../../src/kernel/observability/logger.ts';
+import { waitFor } from './process.ts';
 
 export const testConfig = loadConfig(process.env);
 export const testKafka: Kafka = createKafka(testConfig, silentLogger(), '-test');
+
+export interface TopicToMake {
+  readonly topic: string;
+  readonly partitions: number;
+  readonly configEntries?: ITopicConfig['configEntries'];
+}
+
+/** kafkajs errors that only say the broker's metadata has not caught up with a new topic yet. */
+const isStaleMetadata = (error: unknown): boolean =>
+  ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER', 'NOT_LEADER_FOR_PARTITION'].includes(
+    (error as { type?: string }).type ?? '',
+  );
+
+/**
+ * Creates the topics (an existing one is kept) and returns only once each has the asked number
+ * of partitions, each with a leader that serves it: its metadata names a leader for every
+ * partition and ListOffsets answers for every partition.
+ *
+ * Why more than `createTopics({ waitForLeaders: true })`: kafkajs's wait retries only on
+ * LEADER_NOT_AVAILABLE. A freshly started KRaft broker can answer the metadata request with
+ * UNKNOWN_TOPIC_OR_PARTITION for a moment after the controller created the topic (its metadata
+ * cache, and then its replica manager, apply the new records a little later): kafkajs then gives
+ * up and throws, or a producer or consumer that asks next is told the partition is not hosted.
+ * CI failed that way (test/int/events/subscriber.int.test.ts, 2026-12).
+ */
+export async function makeTopics(admin: Admin, topics: readonly TopicToMake[], timeoutMs = 30_000): Promise<void> {
+  try {
+    await admin.createTopics({
+      topics: topics.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.partitions,
+        replicationFactor: 1,
+        ...(t.configEntries ? { configEntries: [...t.configEntries] } : {}),
+      })),
+      waitForLeaders: true,
+      timeout: timeoutMs,
+    });
+  } catch (error) {
+    if (!isStaleMetadata(error)) throw error; // the topics were made; the check below waits for them
+  }
+  const names = topics.map((t) => t.topic);
+  await waitFor(
+    `topic(s) ${names.join(', ')} to have a serving leader for every partition`,
+    async () => {
+      const { topics: described } = await admin.fetchTopicMetadata({ topics: names });
+      for (const t of topics) {
+        const partitions = described.find((d) => d.name === t.topic)?.partitions ?? [];
+        if (partitions.length !== t.partitions) return false;
+        if (!partitions.every((p) => p.partitionErrorCode === 0 && p.leader >= 0)) return false;
+        if ((await admin.fetchTopicOffsets(t.topic)).length !== t.partitions) return false;
+      }
+      return true;
+    },
+    timeoutMs,
+  );
+}
+
+/** A topic name no other test or run uses. */
+export const uniqueTopicName = (prefix: string) => `test.${prefix}.${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
 
 /**
  * Call at the top level of a test file: returns a function that creates uniquely named topics,
@@ -25,17 +89,89 @@ export function topicFactory(): (prefix: string, partitions?: number) => Promise
     await admin.disconnect();
   });
   return async (prefix, partitions = 3) => {
-    const topic = `test.${prefix}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
+    const topic = uniqueTopicName(prefix);
     const admin = testKafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+      made.push(topic);
+      await makeTopics(admin, [{ topic, partitions }]);
     } finally {
       await admin.disconnect();
     }
-    made.push(topic);
     return topic;
   };
+}
+
+/** A topic with its dead-letter topic, consumer group and producer, for one test. */
+export interface TestTopic {
+  readonly topic: string;
+  readonly dlqTopic: string;
+  readonly groupId: string;
+  readonly admin: Admin;
+  /** Sends messages (events are encoded as the API does) and waits for acks=all. */
+  send(messages: ReadonlyArray<SessionCompleted | Message>): Promise<void>;
+  /** Reads the DLQ from the beginning until `count` messages arrived (deadline `timeoutMs`). */
+  readDlq(count: number, timeoutMs?: number): Promise<ReadMessage[]>;
+  /** Disconnects the producer, deletes the group and both topics. The caller registers it. */
+  cleanup(): Promise<void>;
+}
+
+const isEvent = (m: SessionCompleted | Message): m is SessionCompleted => 'type' in m && 'data' in m;
+
+export async function createTestTopic(prefix: string, partitions = 3): Promise<TestTopic> {
+  const topic = uniqueTopicName(prefix);
+  const dlqTopic = `${topic}.dlq`;
+  const groupId = `${topic}.group`;
+  const admin = testKafka.admin();
+  await admin.connect();
+  await makeTopics(admin, [
+    { topic, partitions },
+    { topic: dlqTopic, partitions: 1 },
+  ]);
+  const producer = testKafka.producer();
+  await producer.connect();
+
+  return {
+    topic,
+    dlqTopic,
+    groupId,
+    admin,
+    async send(messages) {
+      const encoded: Message[] = messages.map((m) => {
+        if (!isEvent(m)) return m;
+        const e = encodeSessionCompleted(m);
+        return { key: e.key, value: e.value, headers: { ...e.headers } };
+      });
+      for (let i = 0; i < encoded.length; i += 5_000) {
+        await producer.send({ topic, acks: -1, messages: encoded.slice(i, i + 5_000) });
+      }
+    },
+    readDlq: (count, timeoutMs = 20_000) => readTopic(dlqTopic, (got) => got.length >= count, timeoutMs),
+    async cleanup() {
+      await producer.disconnect();
+      try {
+        await admin.deleteGroups([groupId]).catch(() => undefined);
+        await admin.deleteTopics({ topics: [topic, dlqTopic] });
+      } finally {
+        await admin.disconnect();
+      }
+    },
+  };
+}
+
+/** Waits until the group's commits reach the topic's current high watermarks (from outside the consumer). */
+export async function waitGroupCaughtUp(t: Pick<TestTopic, 'admin' | 'topic' | 'groupId'>, timeoutMs = 60_000): Promise<void> {
+  const targets = (await t.admin.fetchTopicOffsets(t.topic)).filter((o) => o.high !== o.low);
+  await waitFor(
+    `group ${t.groupId} to commit up to the high watermarks of ${t.topic}`,
+    async () => {
+      const [entry] = await t.admin.fetchOffsets({ groupId: t.groupId, topics: [t.topic] });
+      const committed = new Map((entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      return targets.every((o) => (committed.get(o.partition) ?? -1n) >= BigInt(o.high));
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 export interface ReadMessage {
@@ -46,24 +182,35 @@ export interface ReadMessage {
   readonly headers: Record<string, string>;
 }
 
+/** Header values as strings (a repeated header's values joined by commas). */
+export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.map(String).join(',') : v.toString();
+  }
+  return out;
+}
+
 const toRead = (partition: number, m: KafkaMessage): ReadMessage => ({
   partition,
   offset: m.offset,
   key: m.key?.toString() ?? null,
   value: m.value?.toString() ?? null,
-  headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
+  headers: headersToStrings(m.headers),
 });
 
 /**
  * Reads the topic from the beginning until `done(messages)` holds or the deadline passes
- * (then it returns what it has; callers assert on it).
+ * (then it returns what it has; callers assert on it). Its consumer group is deleted after.
  */
 export async function readTopic(
   topic: string,
   done: (messages: readonly ReadMessage[]) => boolean,
   timeoutMs = 20_000,
 ): Promise<ReadMessage[]> {
-  const consumer = testKafka.consumer({ groupId: `test-reader-${Math.random().toString(36).slice(2)}` });
+  const groupId = `test-reader-${randomUUID()}`;
+  const consumer = testKafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   const messages: ReadMessage[] = [];
   await consumer.connect();
   try {
@@ -78,5 +225,9 @@ export async function readTopic(
   } finally {
     await consumer.disconnect();
   }
+  const admin = testKafka.admin();
+  await admin.connect();
+  await admin.deleteGroups([groupId]).catch(() => undefined);
+  await admin.disconnect();
   return messages;
 }

@@ -10,8 +10,9 @@ import { encodeSessionCompleted, type SessionCompleted } from '../../../src/kern
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { createRegistry } from '../../../src/kernel/observability/metrics.ts';
 import { readTopic, testKafka, topicFactory } from '../../support/kafka.ts';
-import { makeEvent } from '../../unit/clickhouse/make-event.ts';
-import { freshDatabase, select, type StoredEventRow, testClickHouse, waitFor } from './support.ts';
+import { makeEvent } from '../../support/events.ts';
+import { waitFor } from '../../support/process.ts';
+import { freshDatabase, select, type StoredEventRow, testClickHouse } from './support.ts';
 
 const database = await freshDatabase('consumer');
 const freshTopic = topicFactory();
@@ -53,7 +54,7 @@ const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
 const events = (n: number, tag: string, base = T0): SessionCompleted[] =>
   Array.from({ length: n }, (_, i) =>
     makeEvent({
-      receivedAtMs: base + i * 250,
+      receivedAt: base + i * 250,
       durationMs: 1_000 + i,
       clientLagMs: i % 7,
       outcome: (['completed', 'failed', 'abandoned'] as const)[i % 3],
@@ -134,6 +135,7 @@ describe('ClickHouse consumer on real Kafka and ClickHouse', () => {
     await second.start();
     // Every message is written a second time: the rollup counts 400 deliveries.
     const rollup = await waitFor(
+      'the rollup to count every delivery',
       () =>
         select<{ deliveries: number }>(
           testClickHouse,

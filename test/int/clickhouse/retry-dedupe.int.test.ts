@@ -6,7 +6,7 @@
 import { expect, test } from 'bun:test';
 import { createClickHouseInserter } from '../../../consumers/clickhouse/inserter.ts';
 import { toSessionEventRow } from '../../../consumers/clickhouse/rows.ts';
-import { makeEvent } from '../../unit/clickhouse/make-event.ts';
+import { makeEvent } from '../../support/events.ts';
 import { clientFor, freshDatabase, select, testClickHouse } from './support.ts';
 
 const database = await freshDatabase('retry');
@@ -14,10 +14,10 @@ const database = await freshDatabase('retry');
 test('two deliveries of one event with different receivedAt collapse to the first', async () => {
   const inserter = createClickHouseInserter(testClickHouse, database);
   const receivedMs = Date.UTC(2026, 10, 28, 1, 0, 0);
-  const first = makeEvent({ id: '0193a000-0000-5000-8000-000000000001', receivedAtMs: receivedMs, durationMs: 60_000, clientLagMs: 500 });
+  const first = makeEvent({ id: '0193a000-0000-5000-8000-000000000001', receivedAt: receivedMs, durationMs: 60_000, clientLagMs: 500 });
   // The retry: same id and completedAt, received 3.2 s later by another attempt.
   const retry = { ...first, receivedAt: new Date(receivedMs + 3_200).toISOString() };
-  const other = makeEvent({ receivedAtMs: receivedMs, durationMs: 1_000 });
+  const other = makeEvent({ receivedAt: receivedMs, durationMs: 1_000 });
   await inserter.insert([toSessionEventRow(first, receivedMs + 100), toSessionEventRow(other, receivedMs + 100)]);
   await inserter.insert([toSessionEventRow(retry, receivedMs + 4_000)]);
 

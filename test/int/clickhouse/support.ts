@@ -1,7 +1,7 @@
 /**
  * Real-ClickHouse helpers for the analytics tests: a fresh database per test file with the
  * project's migrations applied (split exactly as clickhouse-migrations splits them), dropped
- * by the cleanup registered where it is made; and a poll-with-deadline.
+ * by the cleanup registered where it is made.
  */
 import { afterAll } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -50,17 +50,6 @@ export async function freshDatabase(prefix: string): Promise<string> {
 /** A client whose unqualified table names resolve in `database` (as an analyst's session does). */
 export function clientFor(database: string): ClickHouseClient {
   return createClickHouseClient(testConfig, { application: 'session-pipeline.test', database });
-}
-
-/** Polls `read` until `done(value)` holds or the deadline passes; returns the last value read. */
-export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value) && Date.now() < deadline) {
-    await Bun.sleep(100);
-    value = await read();
-  }
-  return value;
 }
 
 /** Rows of a query, 64-bit integers as JSON numbers. */

@@ -17,9 +17,9 @@ import { createConsumer } from '../../../consumers/runtime/index.ts';
 import { encodeSessionCompleted, type SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { REDRIVE_SOURCE_HEADER, ledgerTopicOf, listDeadLetters, redrive } from '../../../scripts/dlq.ts';
-import { readTopic, testKafka } from '../../support/kafka.ts';
-import { repoRoot } from '../../support/process.ts';
-import { createScratchDb, type ScratchDb, waitFor } from '../postgres/pg-helpers.ts';
+import { makeTopics, readTopic, testKafka } from '../../support/kafka.ts';
+import { repoRoot, waitFor } from '../../support/process.ts';
+import { createScratchDb, type ScratchDb } from '../postgres/pg-helpers.ts';
 
 const suffix = `${Date.now().toString(36)}-${randomUUID().slice(0, 6)}`;
 const topic = `test.dlq.${suffix}`;
@@ -33,13 +33,10 @@ const producer = testKafka.producer({ createPartitioner: Partitioners.DefaultPar
 beforeAll(async () => {
   const admin = testKafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic, numPartitions: 3, replicationFactor: 1 },
-      { topic: dlqTopic, numPartitions: 1, replicationFactor: 1 },
-    ],
-  });
+  await makeTopics(admin, [
+    { topic, partitions: 3 },
+    { topic: dlqTopic, partitions: 1 },
+  ]);
   cleanups.push(async () => {
     await admin.deleteTopics({ topics: [topic, dlqTopic, ledgerTopicOf(dlqTopic)] }).catch(() => undefined);
     await admin.deleteGroups([groupId]).catch(() => undefined);

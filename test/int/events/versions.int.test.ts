@@ -15,8 +15,9 @@ import { type BatchSink, createConsumer } from '../../../consumers/runtime/index
 import { encodeSessionCompleted, type SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { freshDatabase, select, type StoredEventRow, testClickHouse } from '../clickhouse/support.ts';
-import { aggregateFromSessions, createScratchDb, makeEvent, readSnapshot, referenceModel, roundStats } from '../postgres/pg-helpers.ts';
-import { createTestTopic, kafka, type TestTopic } from '../runtime/kafka-helpers.ts';
+import { makeEvent } from '../../support/events.ts';
+import { aggregateFromSessions, createScratchDb, readSnapshot, referenceModel, roundStats } from '../postgres/pg-helpers.ts';
+import { createTestTopic, testKafka as kafka, type TestTopic } from '../../support/kafka.ts';
 
 const database = await freshDatabase('versions');
 const cleanups = registerCleanups();

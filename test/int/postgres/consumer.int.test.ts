@@ -12,15 +12,15 @@ import { createPgSessionStore } from '../../../consumers/postgres/store.ts';
 import { createConsumer, type BatchSink, type SessionCompleted } from '../../../consumers/runtime/index.ts';
 import { DLQ_HEADERS } from '../../../consumers/runtime/dead-letter.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
-import { createTestTopic, kafka, type TestTopic } from '../runtime/kafka-helpers.ts';
+import { createTestTopic, testKafka as kafka, type TestTopic } from '../../support/kafka.ts';
+import { makeEvent } from '../../support/events.ts';
+import { waitFor } from '../../support/process.ts';
 import {
   aggregateFromSessions,
   createScratchDb,
-  makeEvent,
   readSnapshot,
   referenceModel,
   roundStats,
-  waitFor,
   type ScratchDb,
 } from './pg-helpers.ts';
 

@@ -1,9 +1,8 @@
 /**
  * Shared helpers of the Postgres integration tests: a fresh schema per test file (created from
- * the migration files, dropped by the cleanup the caller registers), event builders, and a
- * snapshot of the read model to compare with the pure reference model.
+ * the migration files, dropped by the cleanup the caller registers) and a snapshot of the read
+ * model to compare with the pure reference model.
  */
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { createPgPool } from '../../../src/kernel/postgres/pool.ts';
 import { applyRows, projectBatch, type SessionRow } from '../../../consumers/postgres/projection.ts';
@@ -11,7 +10,7 @@ import { createReadModelSchema, dropSchema, scratchSchemaName } from '../../../c
 import { allUserStats, type UserStats } from '../../../consumers/postgres/stats.ts';
 import { USER_STATS_FROM_SESSIONS } from '../../../consumers/postgres/store-sql.ts';
 import { loadConfig } from '../../../src/kernel/config.ts';
-import type { Outcome, SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
+import type { SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 
 export const config = loadConfig(process.env);
 
@@ -45,39 +44,6 @@ export async function createScratchDb(prefix: string, poolMax = 4): Promise<Scra
         await admin.end();
       }
     },
-  };
-}
-
-let seq = 0;
-export function makeEvent(over: {
-  sessionId: string;
-  userId: string;
-  completedAt: string;
-  startedAt?: string;
-  score?: number | null;
-  outcome?: Outcome;
-  attributes?: Record<string, string | number | boolean>;
-  id?: string;
-  receivedAt?: string;
-}): SessionCompleted {
-  seq += 1;
-  const startedAt = over.startedAt ?? new Date(Date.parse(over.completedAt) - 60_000 - seq).toISOString();
-  const data: SessionCompleted['data'] = {
-    sessionId: over.sessionId,
-    userId: over.userId,
-    startedAt,
-    completedAt: over.completedAt,
-    outcome: over.outcome ?? 'completed',
-    ...(over.score === null ? {} : { score: over.score ?? seq % 100 }),
-    ...(over.attributes ? { attributes: over.attributes } : {}),
-  };
-  return {
-    id: over.id ?? randomUUID(),
-    type: 'SessionCompleted',
-    version: 1,
-    occurredAt: over.completedAt,
-    receivedAt: over.receivedAt ?? new Date().toISOString(),
-    data,
   };
 }
 
@@ -153,14 +119,4 @@ export function roundStats(stats: Map<string, UserStats>): Record<string, unknow
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([k, s]) => [k, { ...s, avgDurationMs: round(s.avgDurationMs), avgScore: round(s.avgScore) }]),
   );
-}
-
-/** Waits until `check` returns true, polling; fails with `what` after the deadline. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000, everyMs = 100): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await Bun.sleep(everyMs);
-  }
 }

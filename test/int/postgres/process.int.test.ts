@@ -6,16 +6,16 @@ import { describe, expect, test } from 'bun:test';
 import { registerCleanups } from '../../support/cleanups.ts';
 import { join } from 'node:path';
 import type { Subprocess } from 'bun';
-import { createTestTopic, waitGroupCaughtUp, type TestTopic } from '../runtime/kafka-helpers.ts';
+import { createTestTopic, waitGroupCaughtUp, type TestTopic } from '../../support/kafka.ts';
+import { makeEvent } from '../../support/events.ts';
+import { waitFor } from '../../support/process.ts';
 import {
   aggregateFromSessions,
   config,
   createScratchDb,
-  makeEvent,
   readSnapshot,
   referenceModel,
   roundStats,
-  waitFor,
   type ScratchDb,
 } from './pg-helpers.ts';
 

@@ -9,7 +9,8 @@ import { createPgSessionStore } from '../../../consumers/postgres/store.ts';
 import { AppError, isAppError } from '../../../src/kernel/errors.ts';
 import { problemResponse, statusOf } from '../../../src/http/problem.ts';
 import { createReadRoutes } from '../../../src/reads/index.ts';
-import { createScratchDb, makeEvent, type ScratchDb } from './pg-helpers.ts';
+import { makeEvent } from '../../support/events.ts';
+import { createScratchDb, type ScratchDb } from './pg-helpers.ts';
 
 let db: ScratchDb;
 let app: { handle(request: Request): Promise<Response> };

@@ -13,12 +13,12 @@ import { createPgSessionStore } from '../../../consumers/postgres/store.ts';
 import { createConsumer } from '../../../consumers/runtime/index.ts';
 import { rebuildPostgres } from '../../../scripts/rebuild-postgres.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
-import { createTestTopic, kafka, type TestTopic } from '../runtime/kafka-helpers.ts';
+import { createTestTopic, testKafka as kafka, type TestTopic } from '../../support/kafka.ts';
+import { makeEvent } from '../../support/events.ts';
 import {
   aggregateFromSessions,
   config,
   createScratchDb,
-  makeEvent,
   readSnapshot,
   referenceModel,
   roundStats,

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { projectBatch } from '../../../consumers/postgres/projection.ts';
 import { createPgSessionStore, type SessionStore } from '../../../consumers/postgres/store.ts';
 import type { SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
+import { makeEvent } from '../../support/events.ts';
 import {
   aggregateFromSessions,
   createScratchDb,
-  makeEvent,
   readSnapshot,
   referenceModel,
   roundStats,

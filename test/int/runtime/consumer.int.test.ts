@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import { createConsumer, type BatchSink, type RunningConsumer, type SessionCompleted } from '../../../consumers/runtime/index.ts';
 import { DLQ_HEADERS } from '../../../consumers/runtime/dead-letter.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
-import { createTestTopic, kafka, type TestTopic } from './kafka-helpers.ts';
+import { createTestTopic, testKafka as kafka, type TestTopic } from '../../support/kafka.ts';
 
 const cleanups = registerCleanups();
 

@@ -7,7 +7,7 @@ import { loadConfig } from '../../../src/kernel/config.ts';
 import { createKafka } from '../../../src/kernel/kafka/client.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { type ApiHandle, startApi } from '../../../src/server.ts';
-import { testConfig } from '../../support/kafka.ts';
+import { makeTopics, testConfig } from '../../support/kafka.ts';
 import { type PrivateKafka, privateKafka } from '../../support/private-kafka.ts';
 import { waitFor } from '../../support/process.ts';
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
   broker = await brokers.launch();
   const admin = createKafka({ KAFKA_BROKERS: [broker.brokers], KAFKA_CLIENT_ID: 'outage-test' }, silentLogger()).admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: 'outage', numPartitions: 2 }], waitForLeaders: true });
+  await makeTopics(admin, [{ topic: 'outage', partitions: 2 }]);
   await admin.disconnect();
   const config = loadConfig({ ...process.env, KAFKA_BROKERS: broker.brokers, PRODUCER_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS) });
   api = startApi(config, silentLogger(), { port: 0, topic: 'outage' });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { toSessionEventRow, toSessionEventRows } from '../../../consumers/clickhouse/rows.ts';
 import { decodeSessionCompleted, encodeSessionCompleted } from '../../../src/kernel/events/session-completed.ts';
-import { makeEvent } from './make-event.ts';
+import { makeEvent } from '../../support/events.ts';
 
 const RECEIVED = Date.parse('2026-01-31T12:00:05.250Z');
 
@@ -13,7 +13,7 @@ describe('toSessionEventRow', () => {
       userId: 'user-7',
       outcome: 'failed',
       score: 0.75,
-      receivedAtMs: RECEIVED,
+      receivedAt: RECEIVED,
       durationMs: 61_999,
       clientLagMs: 120,
     });
@@ -36,16 +36,16 @@ describe('toSessionEventRow', () => {
   });
 
   test('a missing score is NULL, not 0', () => {
-    expect(toSessionEventRow(makeEvent({ receivedAtMs: RECEIVED, durationMs: 5 }), RECEIVED).score).toBeNull();
+    expect(toSessionEventRow(makeEvent({ receivedAt: RECEIVED, durationMs: 5 }), RECEIVED).score).toBeNull();
   });
 
   test('a client clock ahead of the API gives a negative client lag (kept, not clamped)', () => {
-    const row = toSessionEventRow(makeEvent({ receivedAtMs: RECEIVED, durationMs: 5, clientLagMs: -2_000 }), RECEIVED);
+    const row = toSessionEventRow(makeEvent({ receivedAt: RECEIVED, durationMs: 5, clientLagMs: -2_000 }), RECEIVED);
     expect(row.client_to_api_lag_ms).toBe(-2_000);
   });
 
   test('works on what the consumer decodes from the wire (offset timestamps normalised)', () => {
-    const wire = encodeSessionCompleted(makeEvent({ receivedAtMs: RECEIVED, durationMs: 1_500 }));
+    const wire = encodeSessionCompleted(makeEvent({ receivedAt: RECEIVED, durationMs: 1_500 }));
     const value = JSON.parse(wire.value) as { data: { startedAt: string } };
     // Same instant, written with an offset by some client.
     value.data.startedAt = new Date(RECEIVED - 1_500).toISOString().replace('Z', '+00:00');
@@ -57,7 +57,7 @@ describe('toSessionEventRow', () => {
 
 describe('toSessionEventRows', () => {
   test('one row per event, in order, all with the batch ingestion instant', () => {
-    const events = [1, 2, 3].map((i) => makeEvent({ receivedAtMs: RECEIVED + i, durationMs: i }));
+    const events = [1, 2, 3].map((i) => makeEvent({ receivedAt: RECEIVED + i, durationMs: i }));
     const rows = toSessionEventRows(events, RECEIVED + 10_000);
     expect(rows.map((r) => r.event_id)).toEqual(events.map((e) => e.id));
     expect(new Set(rows.map((r) => r.ingested_at))).toEqual(new Set([Math.floor((RECEIVED + 10_000) / 1000)]));

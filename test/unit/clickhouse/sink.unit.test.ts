@@ -3,7 +3,7 @@ import type { SessionEventInserter } from '../../../consumers/clickhouse/inserte
 import type { SessionEventRow } from '../../../consumers/clickhouse/rows.ts';
 import { createClickHouseSink } from '../../../consumers/clickhouse/sink.ts';
 import { AppError } from '../../../src/kernel/errors.ts';
-import { makeEvent } from './make-event.ts';
+import { makeEvent } from '../../support/events.ts';
 
 /** An in-memory inserter: records what was written, or fails the first `failures` calls. */
 function memoryInserter(failures = 0) {
@@ -25,7 +25,7 @@ describe('ClickHouse sink', () => {
   test('writes one insert per batch, stamped with the injected clock', async () => {
     const { inserter, batches } = memoryInserter();
     const sink = createClickHouseSink({ inserter, now: () => T + 2_000 });
-    const events = [makeEvent({ receivedAtMs: T, durationMs: 10 }), makeEvent({ receivedAtMs: T + 500, durationMs: 20 })];
+    const events = [makeEvent({ receivedAt: T, durationMs: 10 }), makeEvent({ receivedAt: T + 500, durationMs: 20 })];
     await sink.write(events);
     expect(batches).toHaveLength(1);
     expect(batches[0]!.map((r) => [r.event_id, r.api_to_analytics_lag_ms])).toEqual([
@@ -43,7 +43,7 @@ describe('ClickHouse sink', () => {
   test('a failed insert rejects with a retriable error, so the runtime retries and commits nothing', async () => {
     const { inserter, batches } = memoryInserter(1);
     const sink = createClickHouseSink({ inserter, now: () => T });
-    const events = [makeEvent({ receivedAtMs: T, durationMs: 1 })];
+    const events = [makeEvent({ receivedAt: T, durationMs: 1 })];
     const error = await sink.write(events).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).retriable).toBe(true);
