@@ -5,6 +5,7 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Config } from '../config.ts';
 import type { Logger } from '../observability/logger.ts';
+import { patchKafkajsRequestQueue } from './request-queue-patch.ts';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -18,6 +19,7 @@ export function createKafka(
   logger: Logger,
   clientIdSuffix = '',
 ): Kafka {
+  patchKafkajsRequestQueue(); // kafkajs's idle timer loops, see ./request-queue-patch.ts
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: `${config.KAFKA_CLIENT_ID}${clientIdSuffix}`,
