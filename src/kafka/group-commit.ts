@@ -68,6 +68,7 @@ export class GroupCommitProducer {
   #pendingBytes = 0;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
   #sweeper: ReturnType<typeof setInterval> | undefined;
+  readonly #sweepEveryMs: number;
   #closed = false;
   #idleWaiters: Array<() => void> = [];
 
@@ -77,10 +78,14 @@ export class GroupCommitProducer {
     private readonly observer: GroupCommitObserver = {},
     private readonly now: () => number = () => performance.now(),
   ) {
-    // One timer for all deadlines instead of one per request.
-    const sweepEvery = Math.max(5, Math.min(100, Math.floor(options.ackTimeoutMs / 10)));
-    this.#sweeper = setInterval(() => this.sweep(), sweepEvery);
-    this.#sweeper.unref?.();
+    // One timer for all deadlines instead of one per request, running only while something is
+    // pending: an idle API wakes for nothing (issue 11's idle budget).
+    this.#sweepEveryMs = Math.max(5, Math.min(100, Math.floor(options.ackTimeoutMs / 10)));
+  }
+
+  /** Whether the deadline sweeper is running (it runs only while messages are pending). */
+  get sweeping(): boolean {
+    return this.#sweeper !== undefined;
   }
 
   /** Messages and bytes accepted but not yet acknowledged or rejected. */
@@ -110,6 +115,10 @@ export class GroupCommitProducer {
       this.#queue.push({ message, bytes, deadline: this.now() + this.options.ackTimeoutMs, settled: false, resolve, reject });
       this.#pendingEvents += 1;
       this.#pendingBytes += bytes;
+      if (this.#sweeper === undefined) {
+        this.#sweeper = setInterval(() => this.sweep(), this.#sweepEveryMs);
+        this.#sweeper.unref?.();
+      }
       this.schedule();
     });
   }
@@ -122,7 +131,7 @@ export class GroupCommitProducer {
     this.#closed = true;
     this.flush();
     if (this.#pendingEvents > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.stopSweeper();
     if (this.#lingerTimer) clearTimeout(this.#lingerTimer);
   }
 
@@ -195,6 +204,12 @@ export class GroupCommitProducer {
     }
   }
 
+  private stopSweeper(): void {
+    if (this.#sweeper === undefined) return;
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
   private timeout(p: Pending): void {
     this.observer.rejected?.('timeout');
     this.settle(
@@ -210,6 +225,7 @@ export class GroupCommitProducer {
     this.#pendingBytes -= p.bytes;
     if (error) p.reject(error);
     else p.resolve();
+    if (this.#pendingEvents === 0) this.stopSweeper();
     if (this.#pendingEvents === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
