@@ -35,6 +35,58 @@ export const KAFKA_SINGLE_NODE_SETTINGS = {
 
 const NODE_ID = 1;
 
+export type BrokerTuning = Config['KAFKA_TUNING'];
+
+/**
+ * The broker's threads and background intervals (issue 11: the broker's cost at ordinary load and
+ * at idle). One function so a cluster's brokers use the same set. `stock` is what the stack ran
+ * before (Kafka's defaults but fewer network/io threads); `lean` is what the A/B in
+ * docs/performance.md ("Cost per event") chose, each line for the reason given beside it.
+ */
+export function brokerTuningProperties(tuning: BrokerTuning): Record<string, string> {
+  const stock = {
+    // A 2-core box: few threads are enough and keep context switches down.
+    'num.network.threads': '2',
+    'num.io.threads': '4',
+    'num.recovery.threads.per.data.dir': '1',
+  };
+  if (tuning === 'stock') return stock;
+  return {
+    ...stock,
+    // Each idle network/io thread wakes every 300 ms to poll its queue; two cores need no more.
+    'num.network.threads': '1',
+    'num.io.threads': '2',
+    // Kafka's default is 10 scheduler threads for a handful of periodic tasks.
+    'background.threads': '2',
+    // The new group coordinator's event loop threads (default 4); a small machine's groups need one.
+    'group.coordinator.threads': '1',
+    // KRaft: the controller appends a no-op record every 500 ms by default, and the broker side
+    // applies and publishes each one; 10 s still lets a stalled quorum be noticed.
+    'metadata.max.idle.interval.ms': '10000',
+    // High-watermark checkpoint file rewritten every 5 s by default.
+    'replica.high.watermark.checkpoint.interval.ms': '30000',
+    // The log cleaner (compacting __consumer_offsets) polls every 15 s by default.
+    'log.cleaner.backoff.ms': '60000',
+  };
+}
+
+/** The broker JVM's flags: heap, collector, and for `lean` fewer background JVM threads. */
+export function brokerJvmOptions(heap: string, tuning: BrokerTuning): string[] {
+  const common = [`-Xms${heap}`, `-Xmx${heap}`, '-XX:+ExitOnOutOfMemoryError', '-Djava.awt.headless=true'];
+  if (tuning === 'stock') {
+    return [...common, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35', '-XX:+ExplicitGCInvokesConcurrent'];
+  }
+  return [
+    ...common,
+    // One GC thread, no concurrent marking or refinement threads waking in the background; with
+    // a few hundred MB of heap, young collections stay in the low milliseconds.
+    '-XX:+UseSerialGC',
+    // No hsperfdata file updated by the periodic task thread.
+    '-XX:-UsePerfData',
+    '-XX:CICompilerCount=2',
+  ];
+}
+
 export function kafkaProperties(config: Config, logDir: string): string {
   const props: Record<string, string> = {
     'process.roles': 'broker,controller',
@@ -49,10 +101,7 @@ export function kafkaProperties(config: Config, logDir: string): string {
     'num.partitions': '1',
     ...KAFKA_SINGLE_NODE_SETTINGS,
     'delete.topic.enable': 'true',
-    // A 2-core box: few threads are enough and keep context switches down.
-    'num.network.threads': '2',
-    'num.io.threads': '4',
-    'num.recovery.threads.per.data.dir': '1',
+    ...brokerTuningProperties(config.KAFKA_TUNING),
     'log.retention.hours': '168',
     'log.segment.bytes': String(256 * 1024 * 1024),
   };
@@ -97,16 +146,8 @@ export function newClusterId(): string {
   }
 }
 
-const JVM_FLAGS = (heap: string) => [
-  `-Xms${heap}`,
-  `-Xmx${heap}`,
-  '-XX:+UseG1GC',
-  '-XX:MaxGCPauseMillis=20',
-  '-XX:InitiatingHeapOccupancyPercent=35',
-  '-XX:+ExplicitGCInvokesConcurrent',
-  '-XX:+ExitOnOutOfMemoryError',
-  '-Djava.awt.headless=true',
-];
+/** The JVM options of every broker (the single node and each cluster member): see brokerJvmOptions. */
+export const JVM_FLAGS = (heap: string, tuning: BrokerTuning = 'lean'): string[] => brokerJvmOptions(heap, tuning);
 
 /** A kafkajs client for one probe: no retries (the caller polls) and no logging. */
 function probeClient(config: Config): Kafka {
@@ -175,7 +216,7 @@ export function kafkaService(config: Config): ServiceDefinition {
     },
 
     command: () => ({
-      argv: [java, ...JVM_FLAGS(config.KAFKA_HEAP), `-Dlog4j2.configurationFile=${log4j2}`, '-cp', classpath, 'kafka.Kafka', serverProperties],
+      argv: [java, ...JVM_FLAGS(config.KAFKA_HEAP, config.KAFKA_TUNING), `-Dlog4j2.configurationFile=${log4j2}`, '-cp', classpath, 'kafka.Kafka', serverProperties],
       cwd: paths.home,
       env: { ...process.env },
     }),

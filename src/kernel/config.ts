@@ -56,6 +56,12 @@ const schema = z
     KAFKA_PORT: port.default(STACK_DEFAULTS.KAFKA_PORT),
     KAFKA_CONTROLLER_PORT: port.default(STACK_DEFAULTS.KAFKA_CONTROLLER_PORT),
     KAFKA_HEAP: z.string().regex(/^\d+[mg]$/i, 'a JVM heap size such as 512m').default('512m'),
+    /**
+     * The native broker's thread counts, background intervals and JVM flags (stack/kafka.ts
+     * `brokerTuningProperties` / `brokerJvmOptions`): `lean` (default) for a small machine, chosen
+     * by the A/B in docs/performance.md ("Cost per event"); `stock` is the earlier set, for comparison.
+     */
+    KAFKA_TUNING: z.enum(['lean', 'stock']).default('lean'),
     PG_PORT: port.default(STACK_DEFAULTS.PG_PORT),
     CLICKHOUSE_HTTP_PORT: port.default(STACK_DEFAULTS.CLICKHOUSE_HTTP_PORT),
     CLICKHOUSE_TCP_PORT: port.default(STACK_DEFAULTS.CLICKHOUSE_TCP_PORT),
@@ -134,6 +140,14 @@ const schema = z
      * How long the group waits for a silent member (e.g. a SIGKILLed consumer) before reassigning its partitions.
      */
     CONSUMER_SESSION_TIMEOUT_MS: int(6_000, 300_000).default(10_000),
+    /**
+     * kafkajs fetch: the broker answers when this many bytes are ready or after
+     * CONSUMER_FETCH_MAX_WAIT_MS. kafkajs's default of 1 byte made every event its own fetch at
+     * ordinary rates (issue 11: ~0.3 core per consumer at 333 req/s); see docs/performance.md.
+     */
+    CONSUMER_FETCH_MIN_BYTES: int(1, 64 * 1024 * 1024).default(64 * 1024),
+    /** Longest the broker holds a fetch that has not reached CONSUMER_FETCH_MIN_BYTES (adds to freshness at low rates). */
+    CONSUMER_FETCH_MAX_WAIT_MS: int(10, 10_000).default(500),
 
     // --- Development switches
     PG_LOG_MIN_DURATION_MS: int(-1, 3_600_000).default(250),
