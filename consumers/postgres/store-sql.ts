@@ -34,6 +34,27 @@ CREATE TEMP TABLE IF NOT EXISTS session_staging (
 CREATE TEMP TABLE IF NOT EXISTS recompute_users (user_id text NOT NULL) ON COMMIT DELETE ROWS;
 `;
 
+/**
+ * Records the request hash of each keyed event id not seen before (the first copy wins, for good)
+ * and returns the ids this batch brings with ANOTHER hash than the one already recorded: keys
+ * reused for a different request (consumers/postgres/idempotency.ts). The final SELECT reads the
+ * table as it was before this statement, so the batch's own new rows never count as "before".
+ * $1: uuid[] event ids (distinct), $2: text[] their hashes.
+ */
+export const RECORD_REQUEST_KEYS = `
+WITH incoming AS (
+  SELECT * FROM unnest($1::uuid[], $2::text[]) AS i(event_id, request_hash)
+),
+recorded AS (
+  INSERT INTO idempotency_keys (event_id, request_hash)
+  SELECT event_id, request_hash FROM incoming
+  ON CONFLICT (event_id) DO NOTHING
+)
+SELECT k.event_id::text AS event_id, k.request_hash AS first_hash
+FROM incoming i JOIN idempotency_keys k ON k.event_id = i.event_id
+WHERE k.request_hash <> i.request_hash
+`;
+
 export const COPY_STAGING = `COPY session_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN (FORMAT csv)`;
 
 /*

@@ -14,6 +14,7 @@ import { AppError } from '../../src/kernel/errors.ts';
 import { storeRejected } from '../runtime/write-failure.ts';
 import { csvChunks } from './copy-csv.ts';
 import { classifyPostgresError } from './errors.ts';
+import type { RequestKey } from './idempotency.ts';
 import type { SessionRow } from './projection.ts';
 import {
   COPY_STAGING,
@@ -21,6 +22,7 @@ import {
   DELETE_EMPTY_USER_STATS,
   LOCK_WRITER,
   RECOMPUTE_USER_STATS,
+  RECORD_REQUEST_KEYS,
   UPSERT_SESSIONS,
 } from './store-sql.ts';
 
@@ -37,19 +39,35 @@ export interface ApplyResult {
   readonly usersRecomputed: number;
 }
 
+/**
+ * A batch with keyed events: their first request hashes are recorded in the same transaction,
+ * and the rows are projected knowing which ids this batch brings with another hash than the one
+ * already recorded (`stored`: id -> first hash), so those copies are never projected.
+ */
+export interface KeyedBatch {
+  readonly keys: readonly RequestKey[];
+  rows(stored: ReadonlyMap<string, string>): readonly SessionRow[];
+}
+
 export interface SessionStore {
-  /** Applies one batch of rows (one per session) in one transaction. Idempotent. */
-  apply(rows: readonly SessionRow[]): Promise<ApplyResult>;
+  /** Applies one batch of rows (one per session), or a keyed batch, in one transaction. Idempotent. */
+  apply(batch: readonly SessionRow[] | KeyedBatch): Promise<ApplyResult>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
 }
+
+const NOTHING_APPLIED: ApplyResult = { rows: 0, sessionsWritten: 0, usersAffected: 0, usersIncremented: 0, usersRecomputed: 0 };
+const isKeyed = (batch: readonly SessionRow[] | KeyedBatch): batch is KeyedBatch => !Array.isArray(batch);
 
 export function createPgSessionStore(pool: Pool): SessionStore {
   // Temp tables live as long as their connection: create them once per pooled connection.
   const prepared = new WeakSet<PoolClient>();
 
-  async function apply(rows: readonly SessionRow[]): Promise<ApplyResult> {
-    if (rows.length === 0) return { rows: 0, sessionsWritten: 0, usersAffected: 0, usersIncremented: 0, usersRecomputed: 0 };
+  async function apply(batch: readonly SessionRow[] | KeyedBatch): Promise<ApplyResult> {
+    // A batch with keyed events records their hashes first; any other is just its rows.
+    const keyed = isKeyed(batch) && batch.keys.length > 0 ? batch : undefined;
+    const direct = keyed !== undefined ? undefined : isKeyed(batch) ? batch.rows(new Map()) : batch;
+    if (direct !== undefined && direct.length === 0) return NOTHING_APPLIED;
     let client: PoolClient;
     try {
       client = await pool.connect();
@@ -66,6 +84,18 @@ export function createPgSessionStore(pool: Pool): SessionStore {
       // BEGIN + lock, the COPY, then upsert + recompute + commit as one simple-protocol string.
       // If a statement of that string fails, the rest do not run and the catch rolls back.
       await client.query(`BEGIN; ${LOCK_WRITER}`);
+      let rows: readonly SessionRow[] = direct ?? [];
+      if (keyed !== undefined) {
+        const { rows: reused } = await client.query<{ event_id: string; first_hash: string }>(RECORD_REQUEST_KEYS, [
+          keyed.keys.map((k) => k.eventId),
+          keyed.keys.map((k) => k.requestHash),
+        ]);
+        rows = keyed.rows(new Map(reused.map((r) => [r.event_id, r.first_hash])));
+        if (rows.length === 0) {
+          await client.query('COMMIT');
+          return NOTHING_APPLIED;
+        }
+      }
       await pipeline(Readable.from(csvChunks(rows)), client.query(copyFrom(COPY_STAGING)));
       const results = (await client.query(
         `${UPSERT_SESSIONS}; ${RECOMPUTE_USER_STATS}; ${DELETE_EMPTY_USER_STATS}; COMMIT`,

@@ -30,7 +30,7 @@ import { consumerMetrics } from './metrics.ts';
 import { OffsetBook, isCaughtUp, nextOffsets, partitionLag, type WatermarkRange } from './offsets.ts';
 import { attempt, type DeadLetter, type DeadLetterKind } from './results.ts';
 import { Signal } from './signal.ts';
-import type { ConsumerOptions, RunningConsumer } from './types.ts';
+import type { ConsumerOptions, RunningConsumer, WriteReport } from './types.ts';
 import { decideOnWriteFailure, type Refusal } from './write-failure.ts';
 
 type Buffered =
@@ -70,12 +70,8 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     groupId,
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
-    // Issue 11: kafkajs's minBytes default (1) made every event at ordinary rates its own fetch
-    // round trip, decode pass and broker request; the broker now holds a fetch until
-    // fetchMinBytes are ready or fetchMaxWaitMs passed (which bounds freshness at low rates and
-    // how long stop() waits for the last fetch). Defaults and the A/B: docs/performance.md.
-    minBytes: options.fetchMinBytes ?? 1,
-    maxWaitTimeInMs: options.fetchMaxWaitMs ?? Math.min(500, Math.max(10, batchMaxWaitMs)),
+    // The run loop has its own timer for batchMaxWaitMs; a short fetch wait keeps stop() prompt.
+    maxWaitTimeInMs: Math.min(500, Math.max(10, batchMaxWaitMs)),
     // Small fetches: kafkajs parses a whole fetch response synchronously, and decoding a big one
     // blocked the event loop for hundreds of ms while the sink's database replies waited.
     // Measured on 300k events: 256 KiB per partition consumed faster than 4 MiB, even without a sink.
@@ -202,29 +198,37 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     return true;
   }
 
+  type Written = { readonly refused: readonly RefusedEvent[]; readonly conflicts: WriteReport['conflicts'] };
+
   /**
    * Writes the events; when the store refuses the batch for what is in it, bisects it (bisect.ts)
-   * so that everything the store takes is written, and returns the events it refused.
+   * so that everything the store takes is written. Returns the events it refused and the conflicts
+   * the sink reported (indexes into `events`).
    */
-  async function writeIsolatingRefusals(events: readonly SessionCompleted[]): Promise<'gave_up' | readonly RefusedEvent[]> {
-    const write = (slice: readonly SessionCompleted[]) => retryUntilDecided('write', () => sink.write(slice), decideOnWriteFailure);
+  async function writeIsolatingRefusals(events: readonly SessionCompleted[]): Promise<'gave_up' | Written> {
+    const conflicts: Array<WriteReport['conflicts'][number]> = [];
+    const write = (slice: readonly SessionCompleted[], offset: number) =>
+      retryUntilDecided('write', async () => {
+        const report = await sink.write(slice);
+        for (const c of report?.conflicts ?? []) conflicts.push({ index: c.index + offset, reason: c.reason });
+      }, decideOnWriteFailure);
     const started = performance.now();
-    const whole = await write(events);
+    const whole = await write(events, 0);
     if (whole === 'gave_up') return 'gave_up';
     if (whole === 'ok') {
       metrics.writeDuration.observe({ consumer: label }, (performance.now() - started) / 1000);
-      return [];
+      return { refused: [], conflicts };
     }
     log.warn({ events: events.length, code: whole.code, reason: whole.reason }, 'the store refused the batch; bisecting it to find the events it refuses');
     let plan = startBisection(events.length, whole);
     for (let step = nextBisectStep(plan); step.kind === 'write'; step = nextBisectStep(plan)) {
-      const outcome = await write(events.slice(step.slice.start, step.slice.end));
+      const outcome = await write(events.slice(step.slice.start, step.slice.end), step.slice.start);
       if (outcome === 'gave_up') return 'gave_up';
       plan = afterSlice(plan, outcome === 'ok' ? { kind: 'written' } : { kind: 'refused', ...outcome });
     }
     metrics.bisectWrites.inc({ consumer: label }, plan.writes);
     log.warn({ events: events.length, refused: plan.refused.length, writes: plan.writes }, 'bisection done: the rest is written');
-    return plan.refused;
+    return { refused: plan.refused, conflicts };
   }
 
   async function processBatch(items: readonly Buffered[]): Promise<boolean> {
@@ -240,9 +244,9 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
 
     const events = oks.map((o) => o.event);
     if (events.length > 0) {
-      const refused = await writeIsolatingRefusals(events);
-      if (refused === 'gave_up') return false;
-      const parked = refused.map((r): Parked => {
+      const written = await writeIsolatingRefusals(events);
+      if (written === 'gave_up') return false;
+      const parked = written.refused.map((r): Parked => {
         const item = oks[r.index]!;
         metrics.storeRejections.inc({ consumer: label, code: r.code });
         return {
@@ -253,6 +257,11 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
           extraHeaders: storeRejectionHeaders(r.code),
         };
       });
+      for (const c of written.conflicts) {
+        const item = oks[c.index]!;
+        metrics.idempotencyConflicts.inc({ consumer: label });
+        parked.push({ partition: item.partition, offset: item.offset, message: item.message, failure: { reason: c.reason, reasonKind: 'idempotency_conflict' } });
+      }
       if (!(await deadLetter(parked))) return false;
     }
 

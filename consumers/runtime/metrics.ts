@@ -12,6 +12,7 @@ export interface ConsumerMetrics {
   readonly deadLetters: Counter<'consumer' | 'reason_kind'>;
   readonly storeRejections: Counter<'consumer' | 'code'>;
   readonly bisectWrites: Counter<'consumer'>;
+  readonly idempotencyConflicts: Counter<'consumer'>;
   readonly lag: Gauge<'consumer' | 'topic' | 'partition'>;
   readonly freshness: Histogram<'consumer'>;
 }
@@ -77,6 +78,14 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
       new Counter({
         name: 'consumer_bisect_writes_total',
         help: 'Writes made to isolate the events of a batch a store refused (the refused batch included).',
+        labelNames: ['consumer'],
+        registers,
+      }),
+    ),
+    idempotencyConflicts: getOrCreate(registry, 'consumer_idempotency_conflicts_total', () =>
+      new Counter({
+        name: 'consumer_idempotency_conflicts_total',
+        help: 'Events whose id was seen before with another request hash (a reused Idempotency-Key): the first kept, this one dead-lettered.',
         labelNames: ['consumer'],
         registers,
       }),

@@ -12,15 +12,25 @@ import type { Logger } from '../../src/kernel/observability/logger.ts';
 
 export type { SessionCompleted };
 
+/**
+ * What a sink says about a batch it wrote: events it deliberately did not write, by index in the
+ * batch it was given, with the reason; the run loop dead-letters them (kind idempotency_conflict).
+ */
+export interface WriteReport {
+  readonly conflicts: ReadonlyArray<{ readonly index: number; readonly reason: string }>;
+}
+
 /** Where a consumer writes its batches. The only thing a new consumer has to provide. */
 export interface BatchSink {
   readonly name: string;
   /**
    * Writes the batch idempotently (a redelivered or replayed event changes nothing). Throw to
    * have the runtime retry the same batch with backoff; nothing is committed until it succeeds.
-   * Events arrive in partition order; the same session may appear more than once.
+   * Throw a non-retriable AppError (STORE_REJECTED) when the store refused what is in the batch:
+   * the runtime then isolates the refused events (write-failure.ts). Events arrive in partition
+   * order; the same session may appear more than once.
    */
-  write(events: readonly SessionCompleted[]): Promise<void>;
+  write(events: readonly SessionCompleted[]): Promise<void | WriteReport>;
   /** Optional readiness probe (e.g. `SELECT 1`): throw or reject when the store is unreachable. */
   ping?(): Promise<void>;
 }
@@ -49,9 +59,6 @@ export interface ConsumerOptions {
   dlqRetentionMs?: number;
   /** Kafka group session timeout (default 30 s): how soon partitions of a dead member move on. */
   sessionTimeoutMs?: number;
-  /** Fetch minBytes (default 1, kafkajs's) and the broker's longest hold of a fetch (default min(500, batchMaxWaitMs)). */
-  fetchMinBytes?: number;
-  fetchMaxWaitMs?: number;
   /** Injected clock (ms since epoch), for freshness; default Date.now. */
   now?: () => number;
   /** Called when the Kafka consumer crashes; `restart` false means kafkajs gave up (exit and let the supervisor restart). */
