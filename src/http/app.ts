@@ -102,8 +102,7 @@ export function createApp(deps: AppDeps) {
   /** Checks the key for a scope; records the admission so the route can charge per event. */
   const admit = (request: Request, scope: Scope): void => {
     if (!deps.authenticator) return;
-    const key = deps.authenticator.check(scope, request.headers.get('authorization'));
-    recordAdmission(request, key, deps.authenticator);
+    recordAdmission(request, deps.authenticator.check(scope, request.headers.get('authorization')));
   };
 
   const app = new Elysia({ name: 'api' })

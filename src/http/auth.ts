@@ -71,7 +71,7 @@ const rateLimited = (key: ApiKey, wait: number, what: string): AppError =>
 export function createAuthenticator(keys: readonly ApiKey[], now: () => number = Date.now): Authenticator {
   const byHash = new Map(keys.map((k) => [k.hash, k]));
   const limiter = new RateLimiter(now);
-  return {
+  const authenticator: Authenticator = {
     check(scope, authorization) {
       const match = authorization === null ? null : /^Bearer[ ]+(\S{1,512})\s*$/i.exec(authorization);
       if (!match?.[1]) {
@@ -91,17 +91,21 @@ export function createAuthenticator(keys: readonly ApiKey[], now: () => number =
       if (wait > 0) throw rateLimited(key, wait, 'events (each batch item counts)');
     },
   };
+  for (const key of byHash.values()) ownerOf.set(key, authenticator);
+  return authenticator;
 }
 
 /** The key each request was admitted with, so a route can charge it per event. */
-const admitted = new WeakMap<Request, { readonly key: ApiKey; readonly authenticator: Authenticator }>();
+const admitted = new WeakMap<Request, ApiKey>();
+/** The authenticator that holds each configured key's bucket (set once, not per request). */
+const ownerOf = new WeakMap<ApiKey, Authenticator>();
 
-export function recordAdmission(request: Request, key: ApiKey, authenticator: Authenticator): void {
-  admitted.set(request, { key, authenticator });
+export function recordAdmission(request: Request, key: ApiKey): void {
+  admitted.set(request, key);
 }
 
 export function admittedKey(request: Request): ApiKey | undefined {
-  return admitted.get(request)?.key;
+  return admitted.get(request);
 }
 
 /**
@@ -109,6 +113,6 @@ export function admittedKey(request: Request): ApiKey | undefined {
  * on admission). No-op when auth is off or the route is open. Throws RATE_LIMITED (429).
  */
 export function chargeEvents(request: Request, events: number): void {
-  const a = admitted.get(request);
-  if (a !== undefined) a.authenticator.chargeEvents(a.key, events);
+  const key = admitted.get(request);
+  if (key !== undefined) ownerOf.get(key)?.chargeEvents(key, events);
 }

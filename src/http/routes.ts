@@ -35,9 +35,11 @@ const normalise = (path: string) => (path.length > 1 && path.endsWith('/') ? pat
 export function createRouteIndex(routes: readonly DeclaredRoute[]): RouteIndex {
   const staticPaths = new Map<string, Map<string, DeclaredRoute>>();
   const dynamic: Array<{ route: DeclaredRoute; pattern: RegExp }> = [];
-  const byKey = new Map<string, DeclaredRoute>();
+  const byMethod = new Map<string, Map<string, DeclaredRoute>>();
   for (const route of routes) {
-    byKey.set(`${route.method} ${route.path}`, route);
+    const patterns = byMethod.get(route.method) ?? new Map<string, DeclaredRoute>();
+    patterns.set(route.path, route);
+    byMethod.set(route.method, patterns);
     if (isDynamic(route.path)) {
       dynamic.push({ route, pattern: patternOf(route.path) });
     } else {
@@ -72,7 +74,7 @@ export function createRouteIndex(routes: readonly DeclaredRoute[]): RouteIndex {
       return methods.length === 0 ? [] : allowOf(methods).split(', ');
     },
     byPattern(method, pattern) {
-      return byKey.get(`${routingMethod(method)} ${pattern}`);
+      return byMethod.get(routingMethod(method))?.get(pattern);
     },
   };
 }
