@@ -24,6 +24,8 @@ RENDERED="$ROOT/deploy/.tools/rendered"
 VALUE_SETS="default: production:-f,$CHART/values-production.yaml"
 
 log() { echo "[helm-tools] $*" >&2; }
+# Go's default install location, for shells whose PATH lacks it.
+PATH="$PATH:/usr/local/go/bin"
 
 build() {
   mkdir -p "$BIN"

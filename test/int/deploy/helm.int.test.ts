@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import YAML from 'yaml';
 import { startHealthServer } from '../../../consumers/runtime/http.ts';
+import { PUBLIC_KEY_HASHES } from '../../../src/kernel/api-keys.ts';
 import { CONFIG_KEYS, loadConfig } from '../../../src/kernel/config.ts';
 import { repoRoot, spawnBun, waitFor } from '../../support/process.ts';
 import {
@@ -42,6 +43,7 @@ const NOT_FOR_THE_CHART = new Set([
   'KAFKA_PORT',
   'KAFKA_CONTROLLER_PORT',
   'KAFKA_HEAP',
+  'KAFKA_TUNING',
   'PG_PORT',
   'CLICKHOUSE_HTTP_PORT',
   'CLICKHOUSE_TCP_PORT',
@@ -51,7 +53,7 @@ const NOT_FOR_THE_CHART = new Set([
   'API_WORKER_INDEX',
 ]);
 /** The secret settings: in the chart's Secret (or the user's existingSecret), not the ConfigMap. */
-const SECRET_KEYS = ['API_KEYS', 'DATABASE_URL', 'CLICKHOUSE_PASSWORD'];
+const SECRET_KEYS = ['API_KEYS', 'DATABASE_URL', 'READ_DATABASE_URL', 'CLICKHOUSE_PASSWORD'];
 /** Each process the chart runs, by entry point: which variable holds its health/metrics port. */
 const PORT_VARIABLE: Readonly<Record<string, string>> = {
   'src/server.ts': 'HTTP_PORT',
@@ -257,6 +259,24 @@ describe('values reach every setting, and the chart refuses what cannot work', (
     expect(Object.keys(values.config).filter((k) => SECRET_KEYS.includes(k))).toEqual([]);
   });
 
+  test('values.schema.json lists the same settings as values.yaml, so a misspelled value or variable does not render', async () => {
+    const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as {
+      properties: Record<string, { properties: Record<string, unknown> }>;
+    };
+    const values = YAML.parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+    for (const section of ['config', 'secrets']) {
+      expect(Object.keys(schema.properties[section]?.properties ?? {}).sort()).toEqual(Object.keys(values[section] ?? {}).sort());
+    }
+    for (const [value, message] of [
+      ['config.KAFKA_BROKER=x', "additional properties 'KAFKA_BROKER' not allowed"],
+      ['consumers.autoscalr=keda', "additional properties 'autoscalr' not allowed"],
+    ] as const) {
+      const r = await run([tools.helm, 'template', 'sp', CHART, '--set', value]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(message);
+    }
+  });
+
   test('a consumer maxReplicas above the partition count does not render', async () => {
     const tooMany = await run([tools.helm, 'template', 'sp', CHART, '--set', 'consumers.postgres.maxReplicas=7']);
     expect(tooMany.code).not.toBe(0);
@@ -265,6 +285,26 @@ describe('values reach every setting, and the chart refuses what cannot work', (
     const fewer = await run([tools.helm, 'template', 'sp', CHART, '-f', PRODUCTION_VALUES, '--set-string', 'config.KAFKA_TOPIC_PARTITIONS=4']);
     expect(fewer.code).not.toBe(0);
     expect(fewer.stderr).toContain('consumers.clickhouse.maxReplicas=6 exceeds KAFKA_TOPIC_PARTITIONS=4');
+  });
+
+  test('an API key whose secret is public (the API refuses it in production) does not render', async () => {
+    expect(PUBLIC_KEY_HASHES.size).toBeGreaterThan(0);
+    for (const hash of PUBLIC_KEY_HASHES) {
+      const r = await run([tools.helm, 'template', 'sp', CHART, '--set-string', `secrets.API_KEYS=mine:ingest:${'a'.repeat(64)}\\,demo:ingest+read:${hash}`]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`secrets.API_KEYS holds a key whose secret is public (hash ${hash}`);
+    }
+  });
+
+  test('api.imageTag keeps the API on its version while consumers and migrations move (consumers first)', async () => {
+    const pinned = await render(tools, ['--set', 'image.tag=2.0.0', '--set', 'api.imageTag=1.0.0']);
+    const images = Object.fromEntries(appContainers(pinned).map(({ c }) => [entryOf(c), c.image.split(':').at(-1)]));
+    expect(images).toEqual({
+      'src/server.ts': '1.0.0',
+      'consumers/postgres/main.ts': '2.0.0',
+      'consumers/clickhouse/main.ts': '2.0.0',
+      'scripts/migrate.ts': '2.0.0',
+    });
   });
 
   test('an unquoted large number in config does not render (Helm would print it as 6.048e+08)', async () => {

@@ -36,6 +36,15 @@ app.kubernetes.io/part-of: session-pipeline
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
+{{/* The API's image: api.imageTag pins it to another version during a consumers-first rollout. */}}
+{{- define "sp.apiImage" -}}
+{{- if .Values.api.imageTag -}}
+{{- printf "%s:%s" .Values.image.repository .Values.api.imageTag -}}
+{{- else -}}
+{{- include "sp.image" . -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "sp.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "sp.fullname" .) .Values.serviceAccount.name -}}
@@ -90,8 +99,21 @@ an unquoted 604800000 as a float, which Helm prints as 6.048e+08 and the applica
 {{- end }}
 {{- end -}}
 
+{{/*
+SHA-256 of API keys whose secret is public (src/kernel/api-keys.ts PUBLIC_KEY_HASHES: the demo key
+compose.yaml once shipped). The API refuses them in production; the chart refuses them at render.
+*/}}
+{{- define "sp.publicKeyHashes" -}}
+090d1548c9d65f413a1a2c828a0bee3a7ae02d2137caf51e6029e6c3cb1f1fa4
+{{- end -}}
+
 {{- define "sp.secretData" -}}
-{{- range $key := list "API_KEYS" "DATABASE_URL" "CLICKHOUSE_PASSWORD" }}
+{{- range $hash := splitList "\n" (include "sp.publicKeyHashes" .) }}
+{{- if contains $hash (toString $.Values.secrets.API_KEYS) }}
+{{- fail (printf "secrets.API_KEYS holds a key whose secret is public (hash %s, the demo key compose.yaml once shipped): make your own with `bun scripts/api-key.ts create --name NAME --scopes ingest,read`" $hash) }}
+{{- end }}
+{{- end }}
+{{- range $key := list "API_KEYS" "DATABASE_URL" "READ_DATABASE_URL" "CLICKHOUSE_PASSWORD" }}
 {{- $value := index $.Values.secrets $key }}
 {{- if and (not (kindIs "invalid" $value)) (ne (toString $value) "") }}
 {{ $key }}: {{ toString $value | quote }}
