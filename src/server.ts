@@ -28,6 +28,7 @@ import { type KafkaTransport, createKafkaTransport } from './kafka/producer.ts';
 import { createLogger, type Logger } from './kernel/observability/logger.ts';
 import { createRegistry } from './kernel/observability/metrics.ts';
 import { createSessionRoutes } from './sessions/index.ts';
+import { createRecentRequestKeys } from './sessions/recent-keys.ts';
 import type { SessionDeps } from './sessions/service.ts';
 
 export interface ApiHandle {
@@ -118,6 +119,8 @@ export function startApi(config: Config, logger: Logger, overrides: ApiOverrides
           now: Date.now,
           newEventId: () => Bun.randomUUIDv7(),
           maxClockSkewMs: config.MAX_CLOCK_SKEW_MS,
+          // Best effort 422 IDEMPOTENCY_KEY_REUSED (src/sessions/recent-keys.ts); bounded per process.
+          recentKeys: createRecentRequestKeys(),
           ...overrides.session,
         },
         bodyLimitBytes: config.BODY_LIMIT_BYTES,

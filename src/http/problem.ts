@@ -8,6 +8,7 @@ import { AppError, type ErrorCode, ErrorCodes, type FieldIssue, ValidationError,
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   VALIDATION_FAILED: 422,
+  IDEMPOTENCY_KEY_REUSED: 422,
   MALFORMED_JSON: 400,
   BAD_REQUEST: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,

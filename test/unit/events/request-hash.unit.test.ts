@@ -76,3 +76,9 @@ describe('the API refuses a reused key it remembers (best effort)', () => {
     expect(keys.check('b', 'other', 2_000)).toBe('new'); // expired
   });
 });
+
+test('the problem mapper answers IDEMPOTENCY_KEY_REUSED with 422 and the message', async () => {
+  const { toProblem } = await import('../../../src/http/problem.ts');
+  const { problem } = toProblem(new AppError('IDEMPOTENCY_KEY_REUSED', 'reused'), { retryAfterSeconds: 1 });
+  expect([problem.status, problem.code, problem.detail]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED', 'reused']);
+});
