@@ -35,7 +35,8 @@ build() {
     exec 9>"$BIN/.lock"
     flock 9
   fi
-  # The stamp records the version installed: bumping HELM_VERSION rebuilds.
+  # The stamp records the version installed (a go-installed helm reports only "v4.3": the release
+  # ldflags are not set), so bumping HELM_VERSION rebuilds.
   if [ ! -x "$HELM" ] || [ "$(cat "$HELM.version" 2>/dev/null)" != "$HELM_VERSION" ]; then
     log "building helm $HELM_VERSION with go install (first run only; several minutes)…"
     started=$(date +%s)
