@@ -2,12 +2,13 @@
  * Fault injection under load, on a PRIVATE stack (its own Kafka, Postgres and ClickHouse in a
  * temp folder on free ports; the shared stack is never touched):
  *
- *   bun scripts/fault-injection.ts [--rounds N] [--rate R] [--faults a,b,...] [--json FILE] [--keep]
+ *   bun scripts/fault-injection.ts [--rounds N] [--rate R|auto] [--faults a,b,...] [--json FILE] [--keep]
  *       [--baseline-ms MS] [--pre-ms MS] [--down-ms MS] [--post-ms MS]
  *
  * Starts the stack, migrations, topics, the API and both consumers as child processes, then runs
  * steady load (R requests a second, each a new session with its own Idempotency-Key, loopback
- * only) while it injects, in turn and N times each: kill -9 the Kafka broker and start it again;
+ * only; by default `auto`: a share of what a short calibration measured this machine to sustain,
+ * at most 2,000, see docs/reliability.md "Load") while it injects, in turn and N times each: kill -9 the Kafka broker and start it again;
  * kill -9 each consumer in the middle of a batch and start it again; stop and start Postgres;
  * stop and start ClickHouse. When consumer lag is zero it checks every acknowledged event in
  * both stores and prints, per fault: events acknowledged, found in each store, duplicates, 5xx
@@ -24,7 +25,7 @@ import { loadConfig } from '../src/kernel/config.ts';
 import { hideKafkajsTimerWarning } from '../stack/log.ts';
 import { FAULTS, type FaultName } from './lib/fault/faults.ts';
 import { formatReport, totals } from './lib/fault/report.ts';
-import { DEFAULT_SCENARIO, runFaultScenario, type ScenarioReport } from './lib/fault/scenario.ts';
+import { API_RSS_BOUND_MB, DEFAULT_SCENARIO, runFaultScenario, type ScenarioReport } from './lib/fault/scenario.ts';
 
 /** The promises a run must keep; each failure is one line. */
 export function brokenPromises(report: ScenarioReport): string[] {
@@ -40,6 +41,9 @@ export function brokenPromises(report: ScenarioReport): string[] {
   if (t.other5xx > 0) out.push(`${t.other5xx} answers were a 5xx other than 503`);
   if (t.missingRetryAfter > 0) out.push(`${t.missingRetryAfter} 503 answers had no Retry-After`);
   if (t.timeoutsOrConnErrors > 0) out.push(`${t.timeoutsOrConnErrors} requests got no answer by the client deadline or a connection error`);
+  if (t.unrecorded > 0) out.push(`${t.unrecorded} requests were sent but no answer of theirs was recorded (the load worker lost track)`);
+  const rssMax = Math.max(0, ...Object.values(report.rss.api));
+  if (rssMax >= API_RSS_BOUND_MB) out.push(`API RSS reached ${rssMax} MB (bound ${API_RSS_BOUND_MB} MB)`);
   if (report.userStats.mismatches > 0) out.push(`${report.userStats.mismatches} users' stats differ from a recompute over sessions`);
   if (report.unknownEvents.postgres + report.unknownEvents.clickhouse > 0) out.push('stores hold events no request of this run made');
   for (const p of report.phases) {
@@ -71,8 +75,8 @@ async function main(): Promise<number> {
   const faults = (values.faults?.split(',').map((f) => f.trim()) ?? [...FAULTS]) as FaultName[];
   const unknown = faults.filter((f) => !(FAULTS as readonly string[]).includes(f));
   if (unknown.length > 0) throw new Error(`unknown fault(s) ${unknown.join(', ')}; known: ${FAULTS.join(', ')}`);
-  const rate = int(values.rate, DEFAULT_SCENARIO.rate, 'rate');
-  if (rate < 1 || rate > 20_000) throw new Error('--rate must be 1..20000');
+  const rate = values.rate === undefined || values.rate === 'auto' ? 'auto' : int(values.rate, 0, 'rate');
+  if (rate !== 'auto' && (rate < 1 || rate > 20_000)) throw new Error('--rate must be 1..20000 or auto');
 
   const report = await runFaultScenario({
     ...DEFAULT_SCENARIO,

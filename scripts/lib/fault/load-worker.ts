@@ -4,10 +4,16 @@
  * BUN_CONFIG_MAX_HTTP_REQUESTS is raised at process start; the parent sets it).
  *
  * Open loop: it starts `rate` logical requests a second, each a completion of a new session with
- * its own Idempotency-Key, to loopback only. A 503 is retried (same key, after Retry-After) up to
+ * its own Idempotency-Key, to loopback only. Closed loop instead when `concurrency` is given
+ * (that many requests always open, each sent when one ends): how the harness measures what the
+ * machine sustains before it picks the rate. A 503 is retried (same key, after Retry-After) up to
  * `retries` times, as a well-behaved client would; every attempt is recorded, one JSON line each,
  * in `out`: phase, request number, attempt, status (0 = no answer by the client deadline,
  * -1 = connection error), Retry-After, problem code, event id of a 202, latency.
+ *
+ * Bookkeeping: request n is session `<runId>-<n>`, and n counts up from 0 as requests are sent,
+ * so the summary's `started` names every request sent; `phases` says from which n each phase
+ * began. The report accounts for every n below `started`, whether or not its answer was written.
  *
  * Bounded: it stops on "stop" (stdin), at `maxDurationMs`, or after `maxRequests`, whichever
  * comes first; when `maxInFlight` requests are open it skips (and counts) instead of queueing.
@@ -19,7 +25,12 @@ import { z } from 'zod';
 export const LoadOptions = z.object({
   url: z.url().refine((u) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname), 'loopback only'),
   runId: z.string().regex(/^[A-Za-z0-9._:-]{1,40}$/),
-  rate: z.number().int().min(1).max(20_000),
+  /** Open loop: logical requests started per second. */
+  rate: z.number().int().min(1).max(20_000).optional(),
+  /** Closed loop: requests kept open at all times (instead of `rate`). */
+  concurrency: z.number().int().min(1).max(4_000).optional(),
+  /** The phase of the first requests (later ones: `phase <name>` on stdin). */
+  phase: z.string().min(1).default('start'),
   users: z.number().int().min(1).default(500),
   retries: z.number().int().min(0).max(10).default(2),
   maxInFlight: z.number().int().min(1).max(16_000).default(4_000),
@@ -29,7 +40,7 @@ export const LoadOptions = z.object({
   maxDurationMs: z.number().int().min(1_000).max(3_600_000),
   maxRequests: z.number().int().min(1).max(50_000_000),
   out: z.string().min(1),
-});
+}).refine((o) => (o.rate === undefined) !== (o.concurrency === undefined), 'give rate (open loop) or concurrency (closed loop)');
 export type LoadOptions = z.input<typeof LoadOptions>;
 
 export interface AttemptRecord {
@@ -53,8 +64,17 @@ export interface AttemptRecord {
   readonly t: number;
 }
 
+export interface PhaseStart {
+  readonly phase: string;
+  /** The first request number of the phase. */
+  readonly from: number;
+}
+
 export interface LoadSummary {
+  /** Requests sent: numbers 0..started-1, each one answered, timed out or failed. */
   readonly started: number;
+  /** Where each phase began, in order. */
+  readonly phases: readonly PhaseStart[];
   readonly skipped: number;
   readonly attempts: number;
   readonly durationMs: number;
@@ -65,7 +85,8 @@ async function main(): Promise<void> {
   const options = LoadOptions.parse(JSON.parse(process.env.LOAD_OPTIONS ?? '{}'));
   const sink = Bun.file(options.out).writer({ highWaterMark: 1 << 20 });
   const t0 = performance.now();
-  let phase = 'start';
+  let phase = options.phase;
+  const phases: PhaseStart[] = [{ phase, from: 0 }];
   let stopping = false;
   let stoppedBy: LoadSummary['stoppedBy'] = 'command';
   let started = 0;
@@ -140,7 +161,11 @@ async function main(): Promise<void> {
         const line = pending.slice(0, nl).trim();
         pending = pending.slice(nl + 1);
         if (line === 'stop') stopping = true;
-        else if (line.startsWith('phase ')) phase = line.slice(6).trim();
+        else if (line.startsWith('phase ')) {
+          phase = line.slice(6).trim();
+          if (phases.at(-1)?.from === started) phases.pop(); // a phase that sent nothing
+          phases.push({ phase, from: started });
+        }
       }
     }
     stopping = true; // parent gone
@@ -149,7 +174,20 @@ async function main(): Promise<void> {
   const open = new Set<Promise<void>>();
   const tickMs = 5;
   let lastReport = 0;
-  while (!stopping) {
+  const rate = options.rate ?? 0;
+  if (options.concurrency !== undefined) {
+    // Closed loop: each lane sends its next request when the last one ended.
+    const lane = async () => {
+      while (!stopping && performance.now() - t0 < options.maxDurationMs && started < options.maxRequests) {
+        const n = started++;
+        inFlight += 1;
+        await logical(n, phase).finally(() => (inFlight -= 1));
+      }
+    };
+    open.add(Promise.all(Array.from({ length: options.concurrency }, lane)).then(() => undefined));
+    stoppedBy = 'duration';
+  }
+  while (!stopping && options.concurrency === undefined) {
     const elapsed = performance.now() - t0;
     if (elapsed >= options.maxDurationMs) {
       stoppedBy = 'duration';
@@ -159,7 +197,7 @@ async function main(): Promise<void> {
       stoppedBy = 'count';
       break;
     }
-    const due = Math.min(options.maxRequests, Math.floor((elapsed / 1000) * options.rate)) - (started + skipped);
+    const due = Math.min(options.maxRequests, Math.floor((elapsed / 1000) * rate)) - (started + skipped);
     for (let i = 0; i < due; i++) {
       if (inFlight >= options.maxInFlight) {
         skipped += 1;
@@ -181,7 +219,7 @@ async function main(): Promise<void> {
   }
   await Promise.all(open);
   await sink.end();
-  const summary: LoadSummary = { started, skipped, attempts, durationMs: Math.round(performance.now() - t0), stoppedBy };
+  const summary: LoadSummary = { started, phases, skipped, attempts, durationMs: Math.round(performance.now() - t0), stoppedBy };
   console.log(JSON.stringify({ summary }));
   process.exit(0);
 }

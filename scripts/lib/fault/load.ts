@@ -11,6 +11,8 @@ export interface RunningLoad {
   progress(): { phase: string; started: number; skipped: number; inFlight: number; attempts: number } | undefined;
   /** Asks the worker to stop, waits for its open requests (bounded by their client deadline). */
   stop(): Promise<LoadSummary>;
+  /** Waits for the worker to end on its own (its duration or request count), then as stop(). */
+  finished(): Promise<LoadSummary>;
 }
 
 export function startLoad(options: LoadOptions): RunningLoad {
@@ -19,7 +21,7 @@ export function startLoad(options: LoadOptions): RunningLoad {
       ...process.env,
       LOAD_OPTIONS: JSON.stringify(options),
       // Bun's fetch keeps at most 256 requests open unless told otherwise at start-up.
-      BUN_CONFIG_MAX_HTTP_REQUESTS: String(Math.min(65_000, (options.maxInFlight ?? 4_000) + 256)),
+      BUN_CONFIG_MAX_HTTP_REQUESTS: String(Math.min(65_000, (options.concurrency ?? options.maxInFlight ?? 4_000) + 256)),
     },
     stdin: 'pipe',
     stdout: 'pipe',
@@ -57,16 +59,22 @@ export function startLoad(options: LoadOptions): RunningLoad {
   return {
     phase: (name) => send(`phase ${name}`),
     progress: () => progress,
-    async stop() {
+    stop() {
       send('stop');
-      const timer = setTimeout(() => child.kill('SIGKILL'), (options.requestTimeoutMs ?? 10_000) * ((options.retries ?? 2) + 1) + 30_000);
-      const code = await child.exited;
-      clearTimeout(timer);
-      await reading;
-      if (summary === undefined) throw new Error(`the load worker ended (code ${code}) without a summary`);
-      return summary;
+      return ended(0);
     },
+    finished: () => ended(options.maxDurationMs),
   };
+
+  /** The worker's summary once it exits; killed if its open requests outlast their deadlines. */
+  async function ended(runMs: number): Promise<LoadSummary> {
+    const timer = setTimeout(() => child.kill('SIGKILL'), runMs + (options.requestTimeoutMs ?? 10_000) * ((options.retries ?? 2) + 1) + 30_000);
+    const code = await child.exited;
+    clearTimeout(timer);
+    await reading;
+    if (summary === undefined) throw new Error(`the load worker ended (code ${code}) without a summary`);
+    return summary;
+  }
 }
 
 /** Every attempt the worker recorded, in the order they finished. */
