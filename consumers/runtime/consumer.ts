@@ -243,6 +243,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     if (!(await deadLetter(dead))) return false;
 
     const events = oks.map((o) => o.event);
+    let notWritten = 0; // refused by the store or a reused key's conflicting copy: dead-lettered instead
     if (events.length > 0) {
       const written = await writeIsolatingRefusals(events);
       if (written === 'gave_up') return false;
@@ -263,6 +264,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
         parked.push({ partition: item.partition, offset: item.offset, message: item.message, failure: { reason: c.reason, reasonKind: 'idempotency_conflict' } });
       }
       if (!(await deadLetter(parked))) return false;
+      notWritten = parked.length;
     }
 
     const next = nextOffsets(items);
@@ -279,7 +281,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       book.markCommitted(partition, offset);
       setLag(partition, BigInt(offset));
     }
-    metrics.eventsWritten.inc({ consumer: label }, events.length);
+    metrics.eventsWritten.inc({ consumer: label }, events.length - notWritten);
     const freshness = metrics.freshness.labels({ consumer: label }); // label lookup once per batch, not per event
     for (const e of events) freshness.observe(Math.max(0, committedAt - Date.parse(e.receivedAt)) / 1000);
     committedSignal.notify();
