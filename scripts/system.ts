@@ -40,7 +40,7 @@ import { cmdlineHas, inspectPidFile, removeFile, spawnDetached, stopProcess, tai
 import type { ServiceStatus } from '../stack/service.ts';
 import { type OutputMode, type ProcStatus, Supervisor } from '../stack/supervisor.ts';
 import { terminalLogLine } from '../stack/terminal-log.ts';
-import { type AppGroup, clusterTopology, SCALABLE_GROUPS, singleTopology, type Topology } from '../stack/topology.ts';
+import { type AppGroup, clusterTopology, launchTopology, SCALABLE_GROUPS, singleTopology, specWith, type Topology } from '../stack/topology.ts';
 import { newApiKey } from './lib/api-key.ts';
 import { migrate } from './lib/migrate.ts';
 
@@ -170,20 +170,13 @@ const supervisorMatcher = cmdlineHas(process.execPath.split('/').pop() ?? 'bun',
 /** Runs the topology's processes under a supervisor that answers on a unix socket. */
 async function runSupervisor(t: Target, output: OutputMode, extraEnv: Record<string, string>, supLog: StackLog) {
   const topology = t.topology;
-  const withEnv = (group: AppGroup, i: number) => {
-    const s = topology.spec(group, i);
-    return group === 'haproxy' ? s : { ...s, env: { ...s.env, ...extraEnv } };
-  };
+  const withEnv = specWith(topology, extraEnv);
   const supervisor = new Supervisor({
     log: supLog,
     output,
     terminalLine: (name, line) => terminalLogLine(name, line, { minLevel: 40, colours: process.stderr.isTTY === true }),
   });
-  for (const [group, n] of topology.initial) {
-    for (let i = 0; i < n; i++) supervisor.add(withEnv(group, i));
-    // HAProxy checks the APIs, so they come first; consumers start together.
-    if (group === 'api') await Promise.all(supervisor.names('api').map((name) => supervisor.waitReady(name, 90_000)));
-  }
+  const launched = launchTopology(supervisor, topology, extraEnv);
   mkdirSync(topology.appDir, { recursive: true });
   rmSync(socketOf(t), { force: true });
   const server = Bun.serve({
@@ -216,6 +209,7 @@ async function runSupervisor(t: Target, output: OutputMode, extraEnv: Record<str
   });
   return {
     supervisor,
+    launched,
     async stop() {
       await supervisor.stopAll(topology.stopOrder);
       await server.stop(true);
@@ -231,10 +225,6 @@ async function ask(t: Target, path: string, method = 'GET'): Promise<Response | 
   } catch {
     return undefined;
   }
-}
-
-async function waitAllReady(supervisor: Supervisor, timeoutMs = 120_000): Promise<void> {
-  await Promise.all(supervisor.names().map((n) => supervisor.waitReady(n, timeoutMs)));
 }
 
 // --- commands ----------------------------------------------------------------------------------
@@ -264,7 +254,7 @@ async function start(t: Target): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
   try {
-    await waitAllReady(running.supervisor);
+    await running.launched;
   } catch (error) {
     log.warn(isAppError(error) || error instanceof Error ? error.message : String(error));
     await stopAll(1);
@@ -279,6 +269,7 @@ async function start(t: Target): Promise<void> {
 async function supervise(t: Target): Promise<void> {
   const local = localApiKey(t.config, t.topology.appDir);
   const running = await runSupervisor(t, 'file', local.env, consoleStackLog('[supervisor]'));
+  running.launched.catch((error: unknown) => console.error(`not every process became ready: ${(error as Error).message}`));
   const stop = async () => {
     await running.stop();
     process.exit(0);

@@ -12,7 +12,7 @@ import type { Config } from '../src/kernel/config.ts';
 import { haproxyCommand } from './cluster/haproxy.ts';
 import type { ClusterLayout } from './cluster/layout.ts';
 import { REPO_ROOT } from './paths.ts';
-import type { ProcSpec } from './supervisor.ts';
+import type { ProcSpec, Supervisor } from './supervisor.ts';
 
 export type AppGroup = 'haproxy' | 'api' | 'consumer-postgres' | 'consumer-clickhouse';
 export const SCALABLE_GROUPS: readonly AppGroup[] = ['api', 'consumer-postgres', 'consumer-clickhouse'];
@@ -120,4 +120,23 @@ export function clusterTopology(
       return appSpec(group, index, port, '127.0.0.1', env, appDir);
     },
   };
+}
+
+/** The spec of instance `index` of `group`, with `extraEnv` for the app processes (not HAProxy). */
+export const specWith = (topology: Topology, extraEnv: Readonly<Record<string, string>>) => (group: AppGroup, index: number): ProcSpec => {
+  const s = topology.spec(group, index);
+  return group === 'haproxy' ? s : { ...s, env: { ...s.env, ...extraEnv } };
+};
+
+/**
+ * Starts the topology's initial processes under `supervisor`: the APIs first and ready (HAProxy
+ * health-checks them), then the rest. Resolves when every process answers its ready URL.
+ */
+export async function launchTopology(supervisor: Supervisor, topology: Topology, extraEnv: Readonly<Record<string, string>>, readyTimeoutMs = 120_000): Promise<void> {
+  const spec = specWith(topology, extraEnv);
+  for (const [group, n] of topology.initial) {
+    for (let i = 0; i < n; i++) supervisor.add(spec(group, i));
+    if (group === 'api') await Promise.all(supervisor.names('api').map((name) => supervisor.waitReady(name, readyTimeoutMs)));
+  }
+  await Promise.all(supervisor.names().map((n) => supervisor.waitReady(n, readyTimeoutMs)));
 }

@@ -1,0 +1,141 @@
+/**
+ * The drill's arithmetic, pure: what the client saw per phase (from the load worker's attempt
+ * records), the longest stretch without a 202, quantiles from Prometheus histogram scrapes, and
+ * which broker leads the most partitions.
+ */
+import type { AttemptRecord } from '../fault/load-worker.ts';
+
+export interface PhaseWindow {
+  readonly name: string;
+  /** ms since the load worker started (the records' time base). */
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface ClientFigures {
+  readonly requests: number;
+  readonly attempts: number;
+  readonly acknowledged: number;
+  /** Every answer (each attempt), by status; 0 = client timeout, -1 = connection error. */
+  readonly statuses: Record<string, number>;
+  /** Attempts the client saw as 5xx. */
+  readonly fiveXX: number;
+  /** Attempts that ended in a client timeout or a connection error. */
+  readonly clientErrors: number;
+  /** Requests that never got a 202 (all attempts failed). */
+  readonly unanswered: number;
+  /** Longest time in the window with no 202 arriving at the client, ms. */
+  readonly longestNo202Ms: number;
+  readonly p99AnswerMs: number;
+}
+
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+}
+
+/**
+ * The longest gap between consecutive 202 arrivals in [from, to], counting the window's edges,
+ * so a phase whose first 202 came 6 s in shows 6 s.
+ */
+export function longestGapMs(arrivals: readonly number[], from: number, to: number): number {
+  const inside = arrivals.filter((t) => t >= from && t <= to).sort((a, b) => a - b);
+  let last = from;
+  let longest = 0;
+  for (const t of inside) {
+    longest = Math.max(longest, t - last);
+    last = t;
+  }
+  return Math.max(longest, to - last);
+}
+
+/** What the client saw for the requests started in the window (their attempts, wherever they ended). */
+export function clientFigures(records: readonly AttemptRecord[], window: PhaseWindow): ClientFigures {
+  const mine = records.filter((r) => r.p === window.name);
+  const statuses: Record<string, number> = {};
+  const requests = new Set<number>();
+  const acked = new Set<number>();
+  let fiveXX = 0;
+  let clientErrors = 0;
+  const latencies: number[] = [];
+  for (const r of mine) {
+    requests.add(r.n);
+    statuses[String(r.s)] = (statuses[String(r.s)] ?? 0) + 1;
+    if (r.s >= 500) fiveXX += 1;
+    if (r.s <= 0) clientErrors += 1;
+    if (r.s === 202) acked.add(r.n);
+    latencies.push(r.ms);
+  }
+  latencies.sort((a, b) => a - b);
+  // 202s arriving in the window, whichever phase started their request.
+  const arrivals = records.filter((r) => r.s === 202).map((r) => r.t + r.ms);
+  return {
+    requests: requests.size,
+    attempts: mine.length,
+    acknowledged: acked.size,
+    statuses,
+    fiveXX,
+    clientErrors,
+    unanswered: requests.size - acked.size,
+    longestNo202Ms: Math.round(longestGapMs(arrivals, window.from, window.to)),
+    p99AnswerMs: quantile(latencies, 0.99),
+  };
+}
+
+export interface Histogram {
+  /** upper bound -> cumulative count (Prometheus `le` buckets, +Inf included as Infinity). */
+  readonly buckets: ReadonlyMap<number, number>;
+  readonly count: number;
+}
+
+/** Sums a histogram's buckets over every series of `name` in a /metrics text. */
+export function parseHistogram(text: string, name: string): Histogram {
+  const buckets = new Map<number, number>();
+  let count = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}_bucket{`)) {
+      const le = /le="([^"]+)"/.exec(line)?.[1];
+      const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (le === undefined || !Number.isFinite(value)) continue;
+      const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+      buckets.set(bound, (buckets.get(bound) ?? 0) + value);
+    } else if (line.startsWith(`${name}_count`)) {
+      count += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+    }
+  }
+  return { buckets, count };
+}
+
+/** b - a, bucket by bucket (a process's counts between two scrapes). */
+export function histogramDelta(a: Histogram | undefined, b: Histogram): Histogram {
+  const buckets = new Map<number, number>();
+  for (const [le, v] of b.buckets) buckets.set(le, v - (a?.buckets.get(le) ?? 0));
+  return { buckets, count: b.count - (a?.count ?? 0) };
+}
+
+export function histogramSum(hs: readonly Histogram[]): Histogram {
+  const buckets = new Map<number, number>();
+  let count = 0;
+  for (const h of hs) {
+    for (const [le, v] of h.buckets) buckets.set(le, (buckets.get(le) ?? 0) + v);
+    count += h.count;
+  }
+  return { buckets, count };
+}
+
+/** The upper bound of the bucket holding quantile q (a conservative estimate); 0 when empty. */
+export function histogramQuantile(h: Histogram, q: number): number {
+  if (h.count <= 0) return 0;
+  const target = q * h.count;
+  for (const le of [...h.buckets.keys()].sort((x, y) => x - y)) {
+    if ((h.buckets.get(le) ?? 0) >= target) return le;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+/** The node id leading the most partitions (ties: the lowest id). */
+export function busiestLeader(leaders: readonly number[]): number | undefined {
+  const counts = new Map<number, number>();
+  for (const l of leaders) if (l >= 0) counts.set(l, (counts.get(l) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
+}
