@@ -17,6 +17,7 @@ import { createConsumer } from '../../../consumers/runtime/index.ts';
 import { encodeSessionCompleted, type SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { REDRIVE_SOURCE_HEADER, ledgerTopicOf, listDeadLetters, redrive } from '../../../scripts/dlq.ts';
+import { makeEvent } from '../../support/events.ts';
 import { makeTopics, readTopic, testKafka } from '../../support/kafka.ts';
 import { repoRoot, waitFor } from '../../support/process.ts';
 import { createScratchDb, type ScratchDb } from '../postgres/pg-helpers.ts';
@@ -64,17 +65,8 @@ beforeAll(async () => {
   cleanups.push(() => consumer.stop());
 }, 60_000);
 
-function event(sessionId: string, userId: string): SessionCompleted {
-  const completed = Date.now() - 60_000;
-  return {
-    id: randomUUID(),
-    type: 'SessionCompleted',
-    version: 1,
-    occurredAt: new Date(completed).toISOString(),
-    receivedAt: new Date(completed + 10).toISOString(),
-    data: { sessionId, userId, startedAt: new Date(completed - 30_000).toISOString(), completedAt: new Date(completed).toISOString(), score: 7, outcome: 'completed' },
-  };
-}
+const event = (sessionId: string, userId: string): SessionCompleted =>
+  makeEvent({ sessionId, userId, completedAt: Date.now() - 60_000, durationMs: 30_000, clientLagMs: 10, score: 7 });
 
 const sessionEventId = async (sessionId: string): Promise<string | undefined> =>
   (await db.pool.query<{ event_id: string }>('SELECT event_id::text AS event_id FROM sessions WHERE session_id = $1', [sessionId])).rows[0]?.event_id;

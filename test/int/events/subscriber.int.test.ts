@@ -7,6 +7,7 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import type { Message } from 'kafkajs';
 import { encodeSessionCompleted, type SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
+import { makeEvent } from '../../support/events.ts';
 import { testConfig, testKafka, topicFactory } from '../../support/kafka.ts';
 import { repoRoot, waitFor } from '../../support/process.ts';
 
@@ -88,24 +89,17 @@ async function produce(topic: string, messages: Message[]): Promise<void> {
 let seq = 0;
 function event(version: 1 | 2, userId: string): SessionCompleted {
   seq += 1;
-  const completedAt = new Date(Date.parse('2026-06-01T12:00:00.000Z') + seq * 1_000).toISOString();
-  return {
-    id: crypto.randomUUID(),
-    type: 'SessionCompleted',
+  return makeEvent({
     version,
-    occurredAt: completedAt,
-    receivedAt: new Date(Date.parse(completedAt) + 150).toISOString(),
-    data: {
-      sessionId: `sub-s-${seq}`,
-      userId,
-      startedAt: new Date(Date.parse(completedAt) - 60_000).toISOString(),
-      completedAt,
-      ...(seq % 2 ? { score: seq * 1.5 } : {}),
-      outcome: (['completed', 'failed', 'abandoned'] as const)[seq % 3]!,
-      ...(seq % 3 === 0 ? { attributes: { level: seq, ranked: true } } : {}),
-      ...(version === 2 && seq % 2 === 0 ? { clientVersion: `ios/5.${seq}.0` } : {}),
-    },
-  };
+    userId,
+    sessionId: `sub-s-${seq}`,
+    completedAt: Date.parse('2026-06-01T12:00:00.000Z') + seq * 1_000,
+    clientLagMs: 150,
+    score: seq % 2 ? seq * 1.5 : null,
+    outcome: (['completed', 'failed', 'abandoned'] as const)[seq % 3]!,
+    ...(seq % 3 === 0 ? { attributes: { level: seq, ranked: true } } : {}),
+    ...(seq % 2 === 0 ? { clientVersion: `ios/5.${seq}.0` } : {}),
+  });
 }
 const toMessage = (e: SessionCompleted): Message => {
   const m = encodeSessionCompleted(e);

@@ -5,11 +5,11 @@
  */
 import { describe, expect, test } from 'bun:test';
 import { registerCleanups } from '../../support/cleanups.ts';
-import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { createConsumer, type BatchSink, type RunningConsumer, type SessionCompleted } from '../../../consumers/runtime/index.ts';
 import { DLQ_HEADERS } from '../../../consumers/runtime/dead-letter.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
+import { makeEvent } from '../../support/events.ts';
 import { createTestTopic, testKafka as kafka, type TestTopic } from '../../support/kafka.ts';
 
 const cleanups = registerCleanups();
@@ -61,21 +61,7 @@ class RecordingSink implements BatchSink {
 
 function events(n: number, users = 10): SessionCompleted[] {
   const now = Date.now();
-  return Array.from({ length: n }, (_, i) => ({
-    id: randomUUID(),
-    type: 'SessionCompleted' as const,
-    version: 1 as const,
-    occurredAt: new Date(now - 1000).toISOString(),
-    receivedAt: new Date(now).toISOString(),
-    data: {
-      sessionId: `s-${i}`,
-      userId: `u-${i % users}`,
-      startedAt: new Date(now - 61_000).toISOString(),
-      completedAt: new Date(now - 1000).toISOString(),
-      outcome: 'completed' as const,
-      score: i,
-    },
-  }));
+  return Array.from({ length: n }, (_, i) => makeEvent({ sessionId: `s-${i}`, userId: `u-${i % users}`, completedAt: now - 1000, clientLagMs: 1000, score: i }));
 }
 
 async function committed(t: TestTopic): Promise<Record<number, string>> {
