@@ -16,6 +16,7 @@ import YAML from 'yaml';
 import { startHealthServer } from '../../../consumers/runtime/http.ts';
 import { PUBLIC_KEY_HASHES } from '../../../src/kernel/api-keys.ts';
 import { CONFIG_KEYS, loadConfig } from '../../../src/kernel/config.ts';
+import { judgeDurability } from '../../../src/kernel/kafka/topic-durability.ts';
 import { repoRoot, spawnBun, waitFor } from '../../support/process.ts';
 import {
   allContainers,
@@ -293,6 +294,18 @@ describe('values reach every setting, and the chart refuses what cannot work', (
       const r = await run([tools.helm, 'template', 'sp', CHART, '--set-string', `secrets.API_KEYS=mine:ingest:${'a'.repeat(64)}\\,demo:ingest+read:${hash}`]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain(`secrets.API_KEYS holds a key whose secret is public (hash ${hash}`);
+    }
+  });
+
+  test('the topic job makes only topics the processes accept in production (judgeDurability), unless KAFKA_ALLOW_UNREPLICATED', async () => {
+    for (const [rf, minIsr] of [[1, 1], [3, 1], [2, 2], [3, 2]] as const) {
+      const args = ['template', 'sp', CHART, '--set', `topics.replicationFactor=${rf}`, '--set', `topics.minInsyncReplicas=${minIsr}`];
+      const accepted = judgeDurability({ topic: 't', replicationFactor: rf, minInsyncReplicas: minIsr, uncleanLeaderElection: false }).ok;
+      const r = await run([tools.helm, ...args]);
+      expect({ rf, minIsr, renders: r.code === 0 }).toEqual({ rf, minIsr, renders: accepted });
+      if (!accepted) expect(r.stderr).toContain('the API and consumers refuse such a topic in production');
+      const allowed = await run([tools.helm, ...args, '--set-string', 'config.KAFKA_ALLOW_UNREPLICATED=true']);
+      expect({ rf, minIsr, allowedRenders: allowed.code === 0 }).toEqual({ rf, minIsr, allowedRenders: true });
     }
   });
 
