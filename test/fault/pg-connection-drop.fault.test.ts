@@ -5,7 +5,6 @@
  * Against a private Postgres (its own temp folder and port): the only connection cut is ours.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +19,7 @@ import { silentStackLog } from '../../stack/log.ts';
 import { postgresService } from '../../stack/postgres.ts';
 import { startService, stopService } from '../../stack/service.ts';
 import { freePort } from '../../scripts/lib/net.ts';
+import { makeEvent } from '../support/events.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pg-drop-'));
 const config = loadConfig({ STACK_DIR: dir, PG_PORT: String(freePort()) });
@@ -43,21 +43,7 @@ beforeAll(async () => {
 
 function events(n: number): SessionCompleted[] {
   const t = Date.parse('2026-06-01T00:00:00Z');
-  return Array.from({ length: n }, (_, i) => ({
-    id: randomUUID(),
-    type: 'SessionCompleted' as const,
-    version: 1 as const,
-    occurredAt: new Date(t + i).toISOString(),
-    receivedAt: new Date(t + i + 5).toISOString(),
-    data: {
-      sessionId: `drop-${i}`,
-      userId: `u${i % 50}`,
-      startedAt: new Date(t + i - 60_000).toISOString(),
-      completedAt: new Date(t + i).toISOString(),
-      score: i % 10,
-      outcome: 'completed' as const,
-    },
-  }));
+  return Array.from({ length: n }, (_, i) => makeEvent({ sessionId: `drop-${i}`, userId: `u${i % 50}`, completedAt: t + i, clientLagMs: 5, score: i % 10 }));
 }
 
 test('connection cut mid-batch: retriable error, no uncaught exception, the retry writes the batch once', async () => {
