@@ -160,6 +160,47 @@ describe('GroupCommitProducer', () => {
     await p.close();
   });
 
+  test('while a batch is stuck past its deadline, new requests are refused at once (BROKER_UNAVAILABLE) until a batch is acknowledged', async () => {
+    const t = new ManualTransport();
+    const p = new GroupCommitProducer(t, options({ lingerMs: 0, ackTimeoutMs: 50 }));
+    const stuck = p.append(msg(0)).catch((e: unknown) => e);
+    await until(() => t.batches.length === 1);
+    // Before the deadline, a request queues behind the batch in flight, as usual.
+    await Bun.sleep(25);
+    const queued = p.append(msg(1)).catch((e: unknown) => e);
+    expect(((await stuck) as AppError).code).toBe('BROKER_TIMEOUT');
+    // The queued request would only wait out its own deadline behind the stuck batch: refused now.
+    expect(((await queued) as AppError).code).toBe('BROKER_UNAVAILABLE');
+    const t0 = performance.now();
+    const refused = await p.append(msg(2)).catch((e: unknown) => e);
+    expect((refused as AppError).code).toBe('BROKER_UNAVAILABLE');
+    expect(performance.now() - t0).toBeLessThan(20); // at once, not after the ack timeout
+    expect(p.depth.events).toBe(0); // nothing held for them
+    // The broker answers the stuck batch (kafkajs retried it): requests are taken again.
+    t.batches[0]?.ack();
+    await until(() => p.depth.inFlightBatches === 0);
+    const next = p.append(msg(3));
+    await until(() => t.batches.length === 2);
+    t.batches[1]?.ack();
+    await next;
+    await p.close();
+  });
+
+  test('after a failed batch, the next request is the probe: sent, not refused', async () => {
+    const t = new ManualTransport();
+    const p = new GroupCommitProducer(t, options({ lingerMs: 0 }));
+    const first = p.append(msg(0)).catch((e: unknown) => e);
+    await until(() => t.batches.length === 1);
+    t.batches[0]?.fail(new Error('connection refused'));
+    expect(((await first) as AppError).code).toBe('BROKER_UNAVAILABLE');
+    const probe = p.append(msg(1));
+    await until(() => t.batches.length === 2);
+    expect(((await p.append(msg(2)).catch((e: unknown) => e)) as AppError).code).toBe('BROKER_UNAVAILABLE'); // behind the probe
+    t.batches[1]?.ack();
+    await probe;
+    await p.close();
+  });
+
   test('close flushes what is queued, waits for acks, then refuses new appends', async () => {
     const t = new ManualTransport();
     const p = new GroupCommitProducer(t, options({ lingerMs: 10_000 }));
