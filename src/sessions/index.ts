@@ -27,7 +27,7 @@ export interface SessionRoutesDeps {
 const reasonOf = (error: unknown): string => (isAppError(error) ? error.code.toLowerCase() : 'internal');
 
 const WRITE_PROBLEMS = {
-  422: 'Validation failed: `issues` lists each failing field (`params.sessionId`, `headers.idempotency-key`, `body.*`) and why',
+  422: 'Validation failed: `issues` lists each failing field (`params.sessionId`, `headers.idempotency-key`, `body.*`) and why; or IDEMPOTENCY_KEY_REUSED: this process saw the key recently with a different body (best effort)',
   503: 'Buffer full (OVERLOADED), the broker did not acknowledge in time (BROKER_TIMEOUT) or refused (BROKER_UNAVAILABLE), or draining: retry after Retry-After seconds with the same Idempotency-Key',
 } as const;
 
