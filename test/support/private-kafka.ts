@@ -4,7 +4,6 @@
  * in its own temp folder on free ports; the cleanup that stops it and removes the folder is
  * registered (afterAll) where it is made.
  */
-import { afterAll } from 'bun:test';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { kafkaService } from '../../stack/kafka.ts';
 import { silentStackLog } from '../../stack/log.ts';
 import { startService, stopService } from '../../stack/service.ts';
 import { freePort } from '../../scripts/lib/net.ts';
+import { registerCleanups } from './cleanups.ts';
 
 export interface PrivateKafka {
   readonly config: Config;
@@ -30,10 +30,7 @@ export interface PrivateKafka {
  * `await launch()` in a beforeAll or a test.
  */
 export function privateKafka(sharedConfig: Config): { launch(): Promise<PrivateKafka> } {
-  const cleanups: Array<() => Promise<void>> = [];
-  afterAll(async () => {
-    for (const c of cleanups.splice(0)) await c().catch(() => undefined);
-  });
+  const cleanups = registerCleanups('file');
   return { launch: () => launchPrivateKafka(sharedConfig, (c) => cleanups.push(c)) };
 }
 
