@@ -4,7 +4,7 @@
  *   bun bench/run.ts [--quick] [--only=seed,max,steady,realistic,paced-25k,replay-postgres,replay-clickhouse]
  *                    [--systems=api,bare,sync-pg,node-kafkajs] [--out=DIR] [--api-workers=N]
  *                    [--realistic-rate=N] [--realistic-concurrency=N] [--keep] [--no-chart] [--update-docs]
- *                    [--private-stack]
+ *                    [--private-stack] [--cpu-prof] [--ab='A:K=V,K=V;B:K=V' [--repeat=N]]
  *   bun bench/run.ts --render=bench/results/<stamp>/results.json [--update-docs]   (re-render only)
  *
  * Installs oha if missing, brings the native stack up if needed (stack, migrations, topics),
@@ -15,6 +15,11 @@
  * --private-stack runs everything on a stack of its own (its own broker, Postgres and ClickHouse
  * in a temp folder on free ports, removed at the end), so the stack's CPU figures are this run's
  * alone: the shared stack's broker also serves everyone else's tests and consumers.
+ * --cpu-prof runs the API and both consumers under `bun --cpu-prof --cpu-prof-md`: a .cpuprofile
+ * and a Markdown summary per process and scenario land in <out>/profiles/ when they exit.
+ * --ab runs the chosen scenarios once per variant (labelled settings given to the API and the
+ * consumers it starts; scenario ids get `@label`, and `#round` with --repeat), alternating
+ * A, B, A, B on the same stack, so an A/B is measured back to back in the same conditions.
  * Figures are measurements, not tests: a missed goal is reported, never failed on. The exit
  * code is 1 only when a scenario crashed or a read model did not count exactly.
  * docs/performance.md describes every scenario, figure and field.
@@ -35,7 +40,9 @@ import { type PrivateStack, launchPrivateStack } from '../scripts/lib/private-st
 import { consoleStackLog, startStack } from '../stack/index.ts';
 import { servicePaths } from '../stack/paths.ts';
 import { type BenchContext, FULL, QUICK } from './lib/context.ts';
-import { OHA_VERSION, ensureOha } from './lib/oha.ts';
+import { ohaRequest } from './lib/measure.ts';
+import { OHA_VERSION, ensureOha, runOha } from './lib/oha.ts';
+import { startSystem } from './lib/systems.ts';
 import { writeOutputs } from './lib/output.ts';
 import { type BenchResults, type LoadAvg, RESULTS_SCHEMA_VERSION, type ScenarioResult, type SystemId, evaluateGoals } from './lib/results.ts';
 import { REPO, killAllTargets } from './lib/targets.ts';
@@ -57,6 +64,9 @@ const { values: args } = parseArgs({
     'no-chart': { type: 'boolean', default: false },
     'update-docs': { type: 'boolean', default: false },
     'private-stack': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+    ab: { type: 'string' },
+    repeat: { type: 'string', default: '1' },
     render: { type: 'string' },
   },
 });
@@ -71,6 +81,23 @@ const positiveInt = (name: string, v: string | undefined): number => {
   if (!Number.isSafeInteger(n) || n < 1) fail(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
 };
+
+/** `A:K=V,K=V;B:K=V` -> labelled settings; no --ab: one unlabelled variant with no settings. */
+function parseVariants(spec: string | undefined): Array<{ label: string; env: Record<string, string> }> {
+  if (!spec) return [{ label: '', env: {} }];
+  return spec.split(';').filter(Boolean).map((part) => {
+    const at = part.indexOf(':');
+    const label = at < 0 ? part : part.slice(0, at);
+    if (!/^[A-Za-z0-9_-]+$/.test(label)) fail(`--ab: variant label ${JSON.stringify(label)} must be letters, digits, - or _`);
+    const env: Record<string, string> = {};
+    for (const kv of (at < 0 ? '' : part.slice(at + 1)).split(',').filter(Boolean)) {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) fail(`--ab: ${JSON.stringify(kv)} is not KEY=VALUE`);
+      env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    return { label, env };
+  });
+}
 
 // --render=<results.json>: re-render an earlier run's summary and chart (and docs), measure nothing.
 if (args.render) {
@@ -177,23 +204,53 @@ const ctx: BenchContext = {
   realisticRate: positiveInt('realistic-rate', args['realistic-rate']),
   realisticConcurrency: positiveInt('realistic-concurrency', args['realistic-concurrency']),
   keep: args.keep ?? false,
+  ...(args['cpu-prof'] ? { cpuProfileDir: join(outDir, 'profiles') } : {}),
   log,
   onCleanup: (fn) => void cleanups.push(fn),
 };
 
 // ---- scenarios, one after the other
+// A fresh private broker spends its first minute of load JIT-compiling (its C2 compiler threads
+// used as much CPU as its request handlers in a 60 s window), which a long-running broker has
+// done long ago: warm the whole pipeline up once, unmeasured, before the scenarios.
+if (privateStack && !args.quick) {
+  log('warming up the private stack (30 s at 2,000 req/s through the API and both consumers; not measured)');
+  const warm = await startSystem(ctx, 'api', 'warmup', { consumers: true });
+  try {
+    await runOha(oha, { ...ohaRequest(ctx, warm.url), connections: 32, durationS: 30, qps: 2_000 });
+  } finally {
+    await warm.stop();
+  }
+}
+
 const scenarios: ScenarioResult[] = [];
 let crashed = false;
-for (const scenario of SCENARIOS.filter((s) => only.includes(s.id))) {
-  log(`== ${scenario.id}: ${scenario.title}`);
-  try {
-    scenarios.push(...(await scenario.run(ctx)));
-  } catch (error) {
-    crashed = true;
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    log(`!! ${scenario.id} FAILED: ${message}`);
-    killAllTargets();
-    scenarios.push({ id: scenario.id, title: scenario.title, description: '', runs: [], ratios: {}, notes: [`FAILED: ${message.split('\n')[0]}`] });
+// --ab: the same scenarios once per variant (A, B, A, B... with --repeat), each variant's settings
+// in the environment of the processes it starts, each on its own topic, groups and stores.
+const variants = parseVariants(args.ab);
+const repeat = positiveInt('repeat', args.repeat);
+for (let round = 1; round <= repeat; round++) {
+  for (const variant of variants) {
+    const suffix = variant.label ? `@${variant.label}${repeat > 1 ? `#${round}` : ''}` : '';
+    const saved = Object.fromEntries(Object.keys(variant.env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, variant.env);
+    const vctx: BenchContext = suffix ? { ...ctx, runTag: `${ctx.runTag}${round}${variant.label.toLowerCase().replace(/[^a-z0-9]/g, '')}` } : ctx;
+    for (const scenario of SCENARIOS.filter((s) => only.includes(s.id))) {
+      log(`== ${scenario.id}${suffix}: ${scenario.title}${suffix ? ` (${JSON.stringify(variant.env)})` : ''}`);
+      try {
+        scenarios.push(...(await scenario.run(vctx)).map((r) => (suffix ? { ...r, id: `${r.id}${suffix}`, notes: [...r.notes, `variant ${variant.label}: ${JSON.stringify(variant.env)}`] } : r)));
+      } catch (error) {
+        crashed = true;
+        const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        log(`!! ${scenario.id}${suffix} FAILED: ${message}`);
+        killAllTargets();
+        scenarios.push({ id: `${scenario.id}${suffix}`, title: scenario.title, description: '', runs: [], ratios: {}, notes: [`FAILED: ${message.split('\n')[0]}`] });
+      }
+    }
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 }
 

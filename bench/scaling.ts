@@ -17,11 +17,29 @@ import { createKafka } from '../src/kernel/kafka/client.ts';
 import { silentLogger } from '../src/kernel/observability/logger.ts';
 import { consoleStackLog, hideKafkajsTimerWarning } from '../stack/log.ts';
 import { type DrillCluster, launchDrillCluster } from '../scripts/lib/drill/cluster.ts';
+import { EVENT_TYPE, EVENT_VERSION, type SessionCompleted } from '../src/kernel/events/session-completed.ts';
 import { ensureOha, runOha } from './lib/oha.ts';
+import { produceEvents } from './lib/replay.ts';
 
 hideKafkajsTimerWarning();
 const log = (line: string) => console.log(`[scaling ${new Date().toISOString().slice(11, 19)}] ${line}`);
-const seconds = Number(process.argv.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 15);
+const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const seconds = arg('seconds', 15);
+/** Events the topic holds for the replays (ingest's, topped up by a producer): long enough to time. */
+const replayEvents = arg('replay-events', 150_000);
+
+/** A completion as the API writes it (new session each; one user in 50 repeats). */
+function eventAt(i: number, receivedAtMs: number): SessionCompleted {
+  const at = new Date(receivedAtMs - 40).toISOString();
+  return {
+    id: crypto.randomUUID(),
+    type: EVENT_TYPE,
+    version: EVENT_VERSION,
+    occurredAt: at,
+    receivedAt: new Date(receivedAtMs).toISOString(),
+    data: { sessionId: `replay-s-${i}`, userId: `replay-u-${i % 5_000}`, startedAt: new Date(receivedAtMs - 60_000).toISOString(), completedAt: at, outcome: 'completed', score: i % 100 },
+  };
+}
 
 async function ingest(c: DrillCluster, oha: string): Promise<{ okRps: number; p99Ms: number; non2xx: number }> {
   const at = new Date(Date.now() - 60_000).toISOString();
@@ -99,6 +117,19 @@ async function main(): Promise<number> {
     await Bun.sleep(2_000); // HAProxy's check marks it down
     const one = await ingest(c, oha);
     log(`ingest, 1 API instance: ${one.okRps} 202/s (p99 ${one.p99Ms} ms, non-2xx ${one.non2xx})`);
+    {
+      const admin = createKafka(c.config, silentLogger(), '-scaling-fill').admin();
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(c.config.KAFKA_TOPIC);
+      await admin.disconnect();
+      const held = offsets.reduce((a, o) => a + Number(o.high) - Number(o.low), 0);
+      const producer = createKafka(c.config, silentLogger(), '-scaling-fill').producer();
+      await producer.connect();
+      const base = Date.now();
+      if (held < replayEvents) await produceEvents(producer, c.config.KAFKA_TOPIC, replayEvents - held, (i) => eventAt(i, base + i));
+      await producer.disconnect();
+      log(`the topic holds ${Math.max(held, replayEvents)} events for the replays (${held} from ingest)`);
+    }
     const rows: string[] = [];
     for (const store of ['postgres', 'clickhouse'] as const) {
       const base: number[] = [];

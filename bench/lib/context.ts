@@ -48,6 +48,8 @@ export interface BenchContext {
   readonly realisticRate: number;
   readonly realisticConcurrency: number;
   readonly keep: boolean;
+  /** --cpu-prof: the API and consumers run under `bun --cpu-prof`, profiles written here. */
+  readonly cpuProfileDir?: string;
   log(line: string): void;
   /** Registers clean-up (topics, schemas, databases) run at the end, last registered first. */
   onCleanup(fn: () => Promise<void>): void;

@@ -8,7 +8,7 @@ import { runCost } from './cost.ts';
 import { type AnswerAnalysis, type RealisticPlan, analyzeAnswers } from './exactness.ts';
 import { runLoadgen, type Sent } from './loadgen.ts';
 import { type LoadSpec, runOha } from './oha.ts';
-import { ResourceMonitor } from './proc.ts';
+import { ResourceMonitor, ThreadWatch } from './proc.ts';
 import type { ApiInternals, LoadAvg, LoadFigures, SystemRun } from './results.ts';
 import { apiInternals } from './stores.ts';
 import { summarizeLatencies } from './stats.ts';
@@ -54,8 +54,10 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
   const before = loadAvgNow();
   const startedAt = new Date().toISOString();
   const monitor = new ResourceMonitor(running.groups);
+  const threads = brokerThreadWatch(running);
   const t0 = performance.now();
   monitor.start();
+  threads?.start();
   hooks.onLoadStart?.();
   const r = await runOha(ctx.oha, {
     ...request,
@@ -66,6 +68,7 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
   });
   await hooks.afterLoad?.();
   const resources = monitor.stop();
+  const brokerThreads = threads?.stop();
   const windowS = Math.round((performance.now() - t0) / 10) / 100;
   const internals = running.system === 'api' ? await apiInternals(running.url) : undefined;
   const transport = Object.values(r.errors).reduce((a, b) => a + b, 0);
@@ -93,13 +96,20 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
     `${running.system.padEnd(12)} c=${spec.connections}${paced ? ` q=${spec.qps}` : ' max'} ${spec.durationS}s: ok ${r.okRps} req/s, ` +
       `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, p99.9 ${r.p999Ms} ms, non-2xx ${r.non2xx}, transport errors ${transport}`,
   );
-  const out: SystemRun = { system: running.system, startedAt, load, ...withInternals(internals), resources, windowS, loadAvg: { before, after: loadAvgNow() } };
+  const out: SystemRun = { system: running.system, startedAt, load, ...withInternals(internals), resources, windowS, ...(brokerThreads ? { brokerThreads } : {}), loadAvg: { before, after: loadAvgNow() } };
   const cost = runCost(out);
   ctx.log(
     `${running.system.padEnd(12)} cost: ${cost.total.msPerEvent ?? 'n/a'} CPU ms/event, ${cost.total.cores} cores in all ` +
       `(${cost.parts.map((p) => `${p.part} ${p.cores}`).join(', ')}); load ${out.loadAvg.after[0]}`,
   );
   return out;
+}
+
+/** Systems that use the broker get its CPU by thread (the API's pipeline, node-kafkajs). */
+function brokerThreadWatch(running: RunningSystem): ThreadWatch | undefined {
+  if (running.system !== 'api' && running.system !== 'node-kafkajs') return undefined;
+  const kafka = running.groups.find((g) => g.name === 'kafka');
+  return kafka ? new ThreadWatch(kafka.pid) : undefined;
 }
 
 const withInternals = (i: ApiInternals | undefined) => (i ? { apiInternals: i } : {});
@@ -185,10 +195,13 @@ export async function measureIdle(ctx: BenchContext, running: RunningSystem, dur
   const before = loadAvgNow();
   const startedAt = new Date().toISOString();
   const monitor = new ResourceMonitor(running.groups);
+  const threads = brokerThreadWatch(running);
   const t0 = performance.now();
   monitor.start();
+  threads?.start();
   await Bun.sleep(durationS * 1000);
   const resources = monitor.stop();
+  const brokerThreads = threads?.stop();
   const windowS = Math.round((performance.now() - t0) / 10) / 100;
   const load: LoadFigures = {
     tool: 'oha',
@@ -213,5 +226,5 @@ export async function measureIdle(ctx: BenchContext, running: RunningSystem, dur
     .map(([k, v]) => `${k} ${(v.cpuSeconds / windowS).toFixed(3)}`)
     .join(', ');
   ctx.log(`${running.system.padEnd(12)} idle ${durationS}s: cores ${cores}`);
-  return { system: running.system, startedAt, load, resources, windowS, loadAvg: { before, after: loadAvgNow() } };
+  return { system: running.system, startedAt, load, resources, windowS, ...(brokerThreads ? { brokerThreads } : {}), loadAvg: { before, after: loadAvgNow() } };
 }

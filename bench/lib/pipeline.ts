@@ -47,12 +47,17 @@ export async function createPipelineStores(
   deps: { admin: Admin; pgAdmin: pg.ClientBase; ch: ClickHouseClient },
   names: PipelineNames,
 ): Promise<PipelineStores> {
-  await ensureTopics(deps.admin, {
-    topic: names.topic,
-    partitions: config.KAFKA_TOPIC_PARTITIONS,
-    dlqTopic: names.dlqTopic,
-    retentionMs: 24 * 3600 * 1000,
-  });
+  // A fresh (private) broker on a busy machine can answer the first metadata requests for a new
+  // topic with UNKNOWN_TOPIC_OR_PARTITION for a while: retry what kafkajs calls retriable.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ensureTopics(deps.admin, { topic: names.topic, partitions: config.KAFKA_TOPIC_PARTITIONS, dlqTopic: names.dlqTopic, retentionMs: 24 * 3600 * 1000 });
+      break;
+    } catch (error) {
+      if (attempt >= 20 || !(error as { retriable?: boolean }).retriable) throw error;
+      await Bun.sleep(1_000);
+    }
+  }
   await createReadModelSchema(deps.pgAdmin, names.store);
   await deps.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${names.store}` });
   const scoped = createClickHouseClient(config, { database: names.store });
@@ -97,6 +102,8 @@ export async function startPipeline(opts: {
   apiKeysEntry: string;
   logDir: string;
   label: string;
+  /** Run the API and consumers under `bun --cpu-prof` (profiles written here on exit). */
+  cpuProfileDir?: string;
 }): Promise<RunningPipeline> {
   const { names } = opts.stores;
   const [apiPort, pgPort, chPort] = [await freePort(), await freePort(), await freePort()];
@@ -119,18 +126,20 @@ export async function startPipeline(opts: {
     API_WORKERS: String(opts.apiWorkers),
   };
   const bun = process.execPath;
+  const prof = (name: string): string[] =>
+    opts.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${opts.cpuProfileDir}`, `--cpu-prof-name=${opts.label}.${name}`] : [];
   const consumers: Target[] = [];
   try {
     if (opts.consumers) {
       consumers.push(
         ...(await Promise.all([
-          startTarget('consumer-postgres', [bun, 'consumers/postgres/main.ts'], {
+          startTarget('consumer-postgres', [bun, ...prof('consumer-postgres'), 'consumers/postgres/main.ts'], {
             url: `http://127.0.0.1:${pgPort}`,
             readyPath: '/readyz',
             env,
             logFile: join(opts.logDir, `${opts.label}.consumer-postgres.log`),
           }),
-          startTarget('consumer-clickhouse', [bun, 'consumers/clickhouse/main.ts'], {
+          startTarget('consumer-clickhouse', [bun, ...prof('consumer-clickhouse'), 'consumers/clickhouse/main.ts'], {
             url: `http://127.0.0.1:${chPort}`,
             readyPath: '/readyz',
             env,
@@ -139,7 +148,7 @@ export async function startPipeline(opts: {
         ])),
       );
     }
-    const api = await startTarget('api', [bun, 'src/server.ts'], {
+    const api = await startTarget('api', [bun, ...prof('api'), 'src/server.ts'], {
       url: `http://127.0.0.1:${apiPort}`,
       readyPath: '/readyz',
       env,

@@ -194,3 +194,46 @@ export class ResourceWatch {
     return out;
   }
 }
+
+/**
+ * CPU seconds of each thread of a process, by thread name (Linux `comm`, at most 15 characters;
+ * trailing digits dropped so a pool's threads add up, e.g. the broker's request handlers). For a
+ * JVM the names are its threads' (`data-plane-kafk`, `GC Thread`, `C2 CompilerThre`...): a cheap
+ * per-part profile of the broker, whose own profiler we do not run.
+ */
+export function threadCpuByName(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[-#\s]*\d+$/, '').trim() || '?';
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+      out.set(name, (out.get(name) ?? 0) + cpu);
+    } catch {
+      // the thread ended while we looked
+    }
+  }
+  return out;
+}
+
+/** CPU by thread name over a window: `start()`, then `stop()` gives the top `n`, seconds each. */
+export class ThreadWatch {
+  #start = new Map<string, number>();
+  constructor(private readonly pid: number) {}
+  start(): void {
+    this.#start = threadCpuByName(this.pid);
+  }
+  stop(n = 8): Record<string, number> {
+    const end = threadCpuByName(this.pid);
+    const delta = [...end].map(([name, cpu]) => [name, Math.round((cpu - (this.#start.get(name) ?? 0)) * 100) / 100] as const);
+    // Threads that ended during the window are not counted (their time moved to no one we see).
+    return Object.fromEntries(delta.filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]).slice(0, n));
+  }
+}

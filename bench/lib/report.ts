@@ -248,6 +248,18 @@ export function renderMarkdown(results: BenchResults, opts: { chartPath?: string
     ...costTable(results.scenarios),
     '',
   );
+  const threads = results.scenarios.flatMap((s) => s.runs.filter((r) => r.brokerThreads).map((r) => ({ s, r })));
+  if (threads.length) {
+    lines.push(
+      "The broker's CPU by thread over the same window (JVM thread names, 15 characters, pools summed; the top few):",
+      '',
+      ...table(
+        ['scenario', 'system', 'broker CPU s by thread'],
+        threads.map(({ s, r }) => [s.id, SYSTEM_SHORT[r.system], Object.entries(r.brokerThreads!).map(([k, v]) => `${k} ${num(v)}`).join(', ')]),
+      ),
+      '',
+    );
+  }
   const curve = costCurveTable(results.scenarios);
   if (curve.length) {
     lines.push('### Cost curve (CPU per event and p99 against offered rate, consumers running)', '');

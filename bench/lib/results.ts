@@ -89,6 +89,8 @@ export interface SystemRun {
   readonly resources: Readonly<Record<string, ResourceFigures>>;
   /** Length of the resource watch in seconds when it differs from the load's (idle, or a drain after the load). */
   readonly windowS?: number;
+  /** The broker's CPU seconds by thread name over the window (top few), when the system uses the broker. */
+  readonly brokerThreads?: Readonly<Record<string, number>>;
   readonly loadAvg: { readonly before: LoadAvg; readonly after: LoadAvg };
 }
 

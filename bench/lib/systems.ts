@@ -53,6 +53,7 @@ export async function startSystem(
         apiKeysEntry: ctx.apiKeysEntry,
         logDir: ctx.logDir,
         label: scenario,
+        ...(ctx.cpuProfileDir ? { cpuProfileDir: ctx.cpuProfileDir } : {}),
       });
       return {
         system,
