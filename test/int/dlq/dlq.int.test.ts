@@ -71,15 +71,8 @@ const event = (sessionId: string, userId: string): SessionCompleted =>
 const sessionEventId = async (sessionId: string): Promise<string | undefined> =>
   (await db.pool.query<{ event_id: string }>('SELECT event_id::text AS event_id FROM sessions WHERE session_id = $1', [sessionId])).rows[0]?.event_id;
 
-async function deadLettersUntil(count: number) {
-  let list = await listDeadLetters(testKafka, dlqTopic);
-  const deadline = Date.now() + 30_000;
-  while (list.deadLetters.length < count && Date.now() < deadline) {
-    await Bun.sleep(250);
-    list = await listDeadLetters(testKafka, dlqTopic);
-  }
-  return list;
-}
+const deadLettersUntil = (count: number) =>
+  waitFor(`${count} dead letters listed`, () => listDeadLetters(testKafka, dlqTopic), (list) => list.deadLetters.length >= count, 30_000, 250);
 
 async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const proc = Bun.spawn([process.execPath, join(repoRoot, 'scripts/dlq.ts'), ...args], {

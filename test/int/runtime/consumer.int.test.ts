@@ -11,6 +11,7 @@ import { DLQ_HEADERS } from '../../../consumers/runtime/dead-letter.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { makeEvent } from '../../support/events.ts';
 import { createTestTopic, testKafka as kafka, type TestTopic } from '../../support/kafka.ts';
+import { waitFor } from '../../support/process.ts';
 
 const cleanups = registerCleanups();
 
@@ -184,8 +185,7 @@ describe('consumer runtime (real Kafka)', () => {
     };
     const first = startConsumer(t, failing, { retryMaxBackoffMs: 60_000, retryBaseBackoffMs: 30_000 });
     await first.consumer.start();
-    const deadline = performance.now() + 20_000;
-    while (failures === 0 && performance.now() < deadline) await Bun.sleep(20);
+    await waitFor('the first failed write', () => failures > 0, 20_000, 20);
     expect(failures).toBe(1);
     const t0 = performance.now();
     await first.consumer.stop();
