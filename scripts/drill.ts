@@ -18,6 +18,7 @@ import { createKafka } from '../src/kernel/kafka/client.ts';
 import { judgeDurability, readTopicDurability } from '../src/kernel/kafka/topic-durability.ts';
 import { silentLogger } from '../src/kernel/observability/logger.ts';
 import { consoleStackLog, hideKafkajsTimerWarning } from '../stack/log.ts';
+import { drainedRestart } from '../stack/cluster/haproxy.ts';
 import { startService, stopService } from '../stack/service.ts';
 import { type DrillCluster, launchDrillCluster } from './lib/drill/cluster.ts';
 import { busiestLeader, clientFigures, type ClientFigures, histogramQuantile, type PhaseWindow, quantile } from './lib/drill/measure.ts';
@@ -221,7 +222,7 @@ async function main(): Promise<number> {
     });
 
     await phase('api-rolling-restart', async (notes) => {
-      notes.restarted = await c.supervisor.rollingRestart('api', async () => Bun.sleep(1_500));
+      notes.restarted = await c.supervisor.rollingRestart('api', (name, restart) => drainedRestart(c.layout, name, restart));
       await Bun.sleep(2_000);
     });
 

@@ -24,6 +24,7 @@ import { ensureConfiguredTopics } from '../src/kernel/kafka/topics.ts';
 import { silentLogger } from '../src/kernel/observability/logger.ts';
 import { sha256Hex } from '../src/kernel/api-keys.ts';
 import { consoleStackLog, stackDir, stackStatus, startStack, stopStack } from '../stack/index.ts';
+import { drainedRestart } from '../stack/cluster/haproxy.ts';
 import { clusterStatus, startCluster, stopCluster } from '../stack/cluster/index.ts';
 import {
   CLUSTER_DEFAULT_API_INSTANCES,
@@ -195,10 +196,10 @@ async function runSupervisor(t: Target, output: OutputMode, extraEnv: Record<str
         }
         const rolling = /^\/rolling-restart\/([a-z-]+)$/.exec(url.pathname);
         if (rolling && req.method === 'POST') {
-          const names = await supervisor.rollingRestart(rolling[1] ?? 'api', async () => {
-            // HAProxy takes an instance back after 2 good checks 500 ms apart.
-            if (topology.kind === 'cluster') await Bun.sleep(1_500);
-          });
+          const group = rolling[1] ?? 'api';
+          const layout = t.layout;
+          // In the cluster, HAProxy stops sending to an API instance before it stops serving.
+          const names = await supervisor.rollingRestart(group, group === 'api' && layout ? (name, restart) => drainedRestart(layout, name, restart) : undefined);
           return Response.json({ restarted: names });
         }
         return new Response('not found\n', { status: 404 });

@@ -268,13 +268,16 @@ export class Supervisor {
     await this.waitReady(name, timeoutMs);
   }
 
-  /** Every instance of a group, one at a time; `between` runs after each is ready again. */
-  async rollingRestart(group: string, between?: (name: string) => Promise<void>): Promise<string[]> {
+  /**
+   * Every instance of a group, one at a time, each ready before the next. `wrap` runs around each
+   * restart (the cluster drains the instance in HAProxy first and takes it back after).
+   */
+  async rollingRestart(group: string, wrap?: (name: string, restart: () => Promise<void>) => Promise<void>): Promise<string[]> {
     const names = this.names(group);
     for (const name of names) {
       this.options.log.info(`rolling restart: ${name}`);
-      await this.restart(name);
-      await between?.(name);
+      const restart = () => this.restart(name);
+      await (wrap ? wrap(name, restart) : restart());
     }
     return names;
   }
