@@ -70,8 +70,12 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     groupId,
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
-    // The run loop has its own timer for batchMaxWaitMs; a short fetch wait keeps stop() prompt.
-    maxWaitTimeInMs: Math.min(500, Math.max(10, batchMaxWaitMs)),
+    // Issue 11: kafkajs's minBytes default (1) made every event at ordinary rates its own fetch
+    // round trip, decode pass and broker request; the broker now holds a fetch until
+    // fetchMinBytes are ready or fetchMaxWaitMs passed (which bounds freshness at low rates and
+    // how long stop() waits for the last fetch). Defaults and the A/B: docs/performance.md.
+    minBytes: options.fetchMinBytes ?? 1,
+    maxWaitTimeInMs: options.fetchMaxWaitMs ?? Math.min(500, Math.max(10, batchMaxWaitMs)),
     // Small fetches: kafkajs parses a whole fetch response synchronously, and decoding a big one
     // blocked the event loop for hundreds of ms while the sink's database replies waited.
     // Measured on 300k events: 256 KiB per partition consumed faster than 4 MiB, even without a sink.

@@ -59,6 +59,9 @@ export interface ConsumerOptions {
   dlqRetentionMs?: number;
   /** Kafka group session timeout (default 30 s): how soon partitions of a dead member move on. */
   sessionTimeoutMs?: number;
+  /** Fetch minBytes (default 1, kafkajs's) and the broker's longest hold of a fetch (default min(500, batchMaxWaitMs)). */
+  fetchMinBytes?: number;
+  fetchMaxWaitMs?: number;
   /** Injected clock (ms since epoch), for freshness; default Date.now. */
   now?: () => number;
   /** Called when the Kafka consumer crashes; `restart` false means kafkajs gave up (exit and let the supervisor restart). */
