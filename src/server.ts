@@ -12,7 +12,7 @@ import type { AnyElysia } from 'elysia';
 import type { Metric } from 'prom-client';
 import { createPgPool } from './kernel/postgres/pool.ts';
 import { createAnalyticsRoutes, createKafkaConsumerLagProbe } from './analytics/index.ts';
-import { createClickHouseClient } from './kernel/clickhouse/client.ts';
+import { createClickHouseClient, readOnlyCredentials } from './kernel/clickhouse/client.ts';
 import { createReadRoutes } from './reads/index.ts';
 import { readReplicaLagMetrics } from './reads/replica-lag.ts';
 import { publicKeys } from './kernel/api-keys.ts';
@@ -221,7 +221,8 @@ function readAndAnalyticsPlugins(config: Config, logger: Logger, onShutdown: Hoo
     connectionTimeoutMs: 2_000,
     onIdleError: (error) => logger.warn({ err: error.message }, 'postgres pool: idle client error'),
   });
-  const clickhouse = createClickHouseClient(config, { application: 'session-pipeline-api', requestTimeoutMs: 10_000 });
+  // The analytics only read: with CLICKHOUSE_READ_USER set they cannot write or drop anything.
+  const clickhouse = createClickHouseClient({ ...config, ...readOnlyCredentials(config) }, { application: 'session-pipeline-api', requestTimeoutMs: 10_000 });
   const admin = createKafka(config, logger, `-api-admin-${process.pid}`).admin();
   let adminConnected: Promise<void> | undefined;
   metrics.push(...readReplicaLagMetrics(pool));

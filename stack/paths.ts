@@ -2,8 +2,8 @@
  * Where the native stack keeps everything: one git-ignored folder (config STACK_DIR), resolved
  * against the repository root so the CLI behaves the same from any working directory.
  */
-import { isAbsolute, join, resolve } from 'node:path';
-import type { Config } from '../src/kernel/config.ts';
+import { join, resolve } from 'node:path';
+import { type Config, resolveStackDir } from '../src/kernel/config.ts';
 
 /** The repository root: this file lives in <root>/stack. */
 export const REPO_ROOT = resolve(import.meta.dir, '..');
@@ -12,7 +12,7 @@ export type ServiceName = 'kafka' | 'postgres' | 'clickhouse';
 export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'postgres', 'clickhouse'];
 
 export function stackDir(config: Pick<Config, 'STACK_DIR'>): string {
-  return isAbsolute(config.STACK_DIR) ? config.STACK_DIR : resolve(REPO_ROOT, config.STACK_DIR);
+  return resolveStackDir(config.STACK_DIR);
 }
 
 /** The folders and files of one service. Every service has the same shape. */

@@ -7,6 +7,8 @@
  * Every variable is documented in README.md (section "Configuration"); a unit test checks that
  * the README lists each key of `ENV_DEFAULTS`.
  */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
 import { type ApiKey, parseApiKeys } from './api-keys.ts';
@@ -22,6 +24,51 @@ export const STACK_DEFAULTS = {
   CLICKHOUSE_HTTP_PORT: 18123,
   CLICKHOUSE_TCP_PORT: 19000,
 } as const;
+
+const DEFAULT_STACK_DIR = '.stack';
+/** The repository root (this file is <root>/src/kernel/config.ts): a relative STACK_DIR is resolved against it. */
+const PROJECT_ROOT = resolve(import.meta.dir, '..', '..');
+
+/** STACK_DIR as a path: relative to the repository root, so every command finds the same stack. */
+export function resolveStackDir(setting: string): string {
+  return isAbsolute(setting) ? setting : resolve(PROJECT_ROOT, setting);
+}
+
+/**
+ * The native stack's generated passwords (stack/credentials.ts writes the file once per
+ * install; this module only reads it). They fill in only keys the environment leaves unset, and
+ * only for a store the environment does not point elsewhere: the Postgres one when DATABASE_URL
+ * is unset, the ClickHouse ones when CLICKHOUSE_URL is unset. Talking to the native stack means
+ * using its credentials; compose, Helm or any explicit URL bring their own.
+ */
+export const STACK_CREDENTIALS_FILE = 'credentials.env';
+const CREDENTIALS_FOR_STORE = {
+  DATABASE_URL: ['PG_PASSWORD'],
+  CLICKHOUSE_URL: ['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_READ_USER', 'CLICKHOUSE_READ_PASSWORD'],
+} as const;
+export type StackCredentialKey = (typeof CREDENTIALS_FOR_STORE)[keyof typeof CREDENTIALS_FOR_STORE][number];
+export type StackCredentials = Partial<Record<StackCredentialKey, string>>;
+
+export const stackCredentialsPath = (stackDirPath: string): string => join(stackDirPath, STACK_CREDENTIALS_FILE);
+
+/** `KEY=value` lines (comments and blank lines skipped) of `<stack dir>/credentials.env`; undefined when there is none. */
+export function readStackCredentials(stackDirPath: string): StackCredentials | undefined {
+  const file = stackCredentialsPath(stackDirPath);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new AppError('CONFIG_INVALID', `Cannot read the native stack's credentials ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  const known = new Set<string>(Object.values(CREDENTIALS_FOR_STORE).flat());
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Z_]+)=(.*?)\s*$/.exec(line);
+    if (m?.[1] !== undefined && known.has(m[1])) out[m[1]] = m[2] ?? '';
+  }
+  return out as StackCredentials;
+}
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const port = int(1, 65535);
@@ -52,7 +99,7 @@ const schema = z
     ACCESS_LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),
 
     // --- native stack (stack/cli.ts); compose.yaml uses the same ports
-    STACK_DIR: z.string().min(1).default('.stack'),
+    STACK_DIR: z.string().min(1).default(DEFAULT_STACK_DIR),
     KAFKA_PORT: port.default(STACK_DEFAULTS.KAFKA_PORT),
     KAFKA_CONTROLLER_PORT: port.default(STACK_DEFAULTS.KAFKA_CONTROLLER_PORT),
     KAFKA_HEAP: z.string().regex(/^\d+[mg]$/i, 'a JVM heap size such as 512m').default('512m'),
@@ -88,6 +135,8 @@ const schema = z
 
     // --- Postgres and ClickHouse (defaults point at the native stack)
     DATABASE_URL: z.url().optional(),
+    /** The password in the default DATABASE_URL (the native stack's role); unused when DATABASE_URL is set. */
+    PG_PASSWORD: z.string().default('sessions'),
     /** Where the API's read routes query (a streaming standby); unset: DATABASE_URL. Writes never go there. */
     READ_DATABASE_URL: z.url().optional(),
     PG_POOL_MAX: int(1, 200).default(10),
@@ -95,6 +144,12 @@ const schema = z
     CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('sessions'),
     CLICKHOUSE_USER: z.string().default('default'),
     CLICKHOUSE_PASSWORD: z.string().default(''),
+    /**
+     * A read-only user for the API's analytics routes; unset: they use CLICKHOUSE_USER. The
+     * consumer and the migrations always use CLICKHOUSE_USER (they write and create tables).
+     */
+    CLICKHOUSE_READ_USER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse user name (letters, digits, _)').optional(),
+    CLICKHOUSE_READ_PASSWORD: z.string().default(''),
 
     // --- HTTP API
     HTTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -165,7 +220,7 @@ const schema = z
       .map((s) => s.trim())
       .filter(Boolean),
     KAFKA_DLQ_TOPIC: c.KAFKA_DLQ_TOPIC ?? `${c.KAFKA_TOPIC}.dlq`,
-    DATABASE_URL: c.DATABASE_URL ?? `postgres://sessions:sessions@127.0.0.1:${c.PG_PORT}/sessions`,
+    DATABASE_URL: c.DATABASE_URL ?? `postgres://sessions:${encodeURIComponent(c.PG_PASSWORD)}@127.0.0.1:${c.PG_PORT}/sessions`,
     CLICKHOUSE_URL: c.CLICKHOUSE_URL ?? `http://127.0.0.1:${c.CLICKHOUSE_HTTP_PORT}`,
   }));
 
@@ -179,7 +234,8 @@ export const CONFIG_KEYS: readonly string[] = Object.keys(
 
 /**
  * Parses the configuration from `env`. Empty strings count as unset, so `FOO= cmd` falls back
- * to the default instead of failing on "".
+ * to the default instead of failing on "". Reads `<STACK_DIR>/credentials.env` when it exists
+ * (see STACK_CREDENTIALS_FILE); never writes it.
  */
 export function loadConfig(env: Env): Config {
   const input: Record<string, string> = {};
@@ -187,11 +243,25 @@ export function loadConfig(env: Env): Config {
     const value = env[key];
     if (value !== undefined && value !== '') input[key] = value;
   }
+  const fromFile = new Set<string>();
+  const stored = readStackCredentials(resolveStackDir(input.STACK_DIR ?? DEFAULT_STACK_DIR));
+  if (stored !== undefined) {
+    for (const [url, keys] of Object.entries(CREDENTIALS_FOR_STORE)) {
+      if (input[url] !== undefined) continue;
+      for (const key of keys) {
+        const value = stored[key];
+        if (input[key] !== undefined || value === undefined || value === '') continue;
+        input[key] = value;
+        fromFile.add(key);
+      }
+    }
+  }
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.') || '(config)';
-      return `  ${name}=${JSON.stringify(input[name] ?? '')}: ${issue.message}`;
+      const origin = fromFile.has(name) ? ` (from ${STACK_CREDENTIALS_FILE})` : '';
+      return `  ${name}=${JSON.stringify(input[name] ?? '')}${origin}: ${issue.message}`;
     });
     throw new AppError('CONFIG_INVALID', `Invalid configuration:\n${lines.join('\n')}`, {
       details: { variables: parsed.error.issues.map((i) => i.path.join('.')) },

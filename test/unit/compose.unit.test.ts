@@ -12,6 +12,7 @@ import { CONFIG_KEYS, loadConfig, STACK_DEFAULTS } from '../../src/kernel/config
 import { KAFKA_SINGLE_NODE_SETTINGS } from '../../stack/kafka.ts';
 import { REPO_ROOT } from '../../stack/paths.ts';
 import { PG_REQUIRED_SETTINGS, pgTarget } from '../../stack/postgres.ts';
+import { emptyStackDir } from '../support/hermetic-config.ts';
 
 interface Service {
   image?: string;
@@ -27,7 +28,8 @@ const compose = YAML.parse(readFileSync(join(REPO_ROOT, 'compose.yaml'), 'utf8')
   services: Record<string, Service>;
   'x-app-env': Record<string, string>;
 };
-const defaults = loadConfig({});
+// The native stack's defaults without any generated passwords (support/hermetic-config.ts).
+const defaults = loadConfig({ STACK_DIR: emptyStackDir() });
 const service = (name: string): Service => {
   const s = compose.services[name];
   if (s === undefined) throw new Error(`compose.yaml has no service ${name}`);

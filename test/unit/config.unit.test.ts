@@ -1,8 +1,14 @@
 import { describe, expect, test } from 'bun:test';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_KEYS, STACK_DEFAULTS, loadConfig } from '../../src/kernel/config.ts';
+import { readOnlyCredentials } from '../../src/kernel/clickhouse/client.ts';
+import { CONFIG_KEYS, type Env, STACK_DEFAULTS, loadConfig as loadConfigFrom } from '../../src/kernel/config.ts';
 import { AppError } from '../../src/kernel/errors.ts';
+import { emptyStackDir } from '../support/hermetic-config.ts';
+
+// Not the developer's .stack (it may hold generated passwords): a STACK_DIR without credentials.
+const noCredentials = emptyStackDir();
+const loadConfig = (env: Env) => loadConfigFrom({ STACK_DIR: noCredentials, ...env });
 
 describe('loadConfig', () => {
   test('defaults point at the native stack', () => {
@@ -11,6 +17,7 @@ describe('loadConfig', () => {
     expect(c.DATABASE_URL).toBe(`postgres://sessions:sessions@127.0.0.1:${STACK_DEFAULTS.PG_PORT}/sessions`);
     expect(c.CLICKHOUSE_URL).toBe(`http://127.0.0.1:${STACK_DEFAULTS.CLICKHOUSE_HTTP_PORT}`);
     expect(c.KAFKA_DLQ_TOPIC).toBe('session-completed.dlq');
+    expect([c.CLICKHOUSE_USER, c.CLICKHOUSE_PASSWORD, c.CLICKHOUSE_READ_USER]).toEqual(['default', '', undefined]);
   });
 
   test('derived values follow the variables they come from; empty strings count as unset', () => {
@@ -39,6 +46,50 @@ describe('loadConfig', () => {
     const readme = readFileSync(join(import.meta.dir, '../../README.md'), 'utf8');
     const missing = CONFIG_KEYS.filter((k) => !readme.includes(`\`${k}\``));
     expect(missing).toEqual([]);
+  });
+});
+
+describe("loadConfig and the native stack's credentials file", () => {
+  const stackDir = mkdtempSync(join(noCredentials, 'stack-'));
+  writeFileSync(
+    join(stackDir, 'credentials.env'),
+    '# a comment\nPG_PASSWORD=pg-secret\nCLICKHOUSE_PASSWORD=ch-secret\nCLICKHOUSE_READ_USER=reader\nCLICKHOUSE_READ_PASSWORD=read-secret\nAPI_KEYS=ignored\n',
+  );
+  const withFile = (env: Env) => loadConfigFrom({ STACK_DIR: stackDir, ...env });
+
+  test('fills in the passwords of the stores the environment leaves at the native stack', () => {
+    const c = withFile({});
+    expect(c.DATABASE_URL).toBe(`postgres://sessions:pg-secret@127.0.0.1:${STACK_DEFAULTS.PG_PORT}/sessions`);
+    expect([c.CLICKHOUSE_USER, c.CLICKHOUSE_PASSWORD, c.CLICKHOUSE_READ_USER, c.CLICKHOUSE_READ_PASSWORD]).toEqual(['default', 'ch-secret', 'reader', 'read-secret']);
+    expect(c.API_KEYS).toEqual([]); // only the credential keys are read from the file
+  });
+
+  test('a key the environment sets wins over the file', () => {
+    const c = withFile({ CLICKHOUSE_PASSWORD: 'from-env', PG_PASSWORD: 'pg-env' });
+    expect(c.CLICKHOUSE_PASSWORD).toBe('from-env');
+    expect(c.CLICKHOUSE_READ_PASSWORD).toBe('read-secret');
+    expect(new URL(c.DATABASE_URL).password).toBe('pg-env');
+  });
+
+  test('a store the environment points elsewhere gets none of the file', () => {
+    const pg = withFile({ DATABASE_URL: 'postgres://app:pw@db.example:5432/sessions' });
+    expect(pg.DATABASE_URL).toBe('postgres://app:pw@db.example:5432/sessions');
+    expect(pg.PG_PASSWORD).toBe('sessions');
+    expect(pg.CLICKHOUSE_PASSWORD).toBe('ch-secret'); // ClickHouse is still the native one
+    const ch = withFile({ CLICKHOUSE_URL: 'http://clickhouse:8123' });
+    expect([ch.CLICKHOUSE_PASSWORD, ch.CLICKHOUSE_READ_USER, ch.CLICKHOUSE_READ_PASSWORD]).toEqual(['', undefined, '']);
+    expect(new URL(ch.DATABASE_URL).password).toBe('pg-secret');
+  });
+
+  test('a bad value from the file names the file', () => {
+    const bad = mkdtempSync(join(noCredentials, 'bad-'));
+    writeFileSync(join(bad, 'credentials.env'), 'CLICKHOUSE_READ_USER=no-dashes\n');
+    expect(() => loadConfigFrom({ STACK_DIR: bad })).toThrow('CLICKHOUSE_READ_USER="no-dashes" (from credentials.env)');
+  });
+
+  test("the API's analytics read as CLICKHOUSE_READ_USER when it is set, else as the app's user", () => {
+    expect(readOnlyCredentials(withFile({}))).toEqual({ CLICKHOUSE_USER: 'reader', CLICKHOUSE_PASSWORD: 'read-secret' });
+    expect(readOnlyCredentials(loadConfig({ CLICKHOUSE_PASSWORD: 'app' }))).toEqual({ CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: 'app' });
   });
 });
 

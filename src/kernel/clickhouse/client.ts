@@ -21,3 +21,16 @@ export function createClickHouseClient(
     ...(options.database === undefined ? {} : { database: options.database }),
   });
 }
+
+/**
+ * The credentials the API's analytics routes read with: CLICKHOUSE_READ_USER (read-only: no
+ * writes, no DDL; the native stack makes it) when it is set, else the app's user. The consumer
+ * and the migrations keep CLICKHOUSE_USER.
+ */
+export function readOnlyCredentials(
+  config: Pick<Config, 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_READ_USER' | 'CLICKHOUSE_READ_PASSWORD'>,
+): Pick<Config, 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD'> {
+  return config.CLICKHOUSE_READ_USER === undefined
+    ? { CLICKHOUSE_USER: config.CLICKHOUSE_USER, CLICKHOUSE_PASSWORD: config.CLICKHOUSE_PASSWORD }
+    : { CLICKHOUSE_USER: config.CLICKHOUSE_READ_USER, CLICKHOUSE_PASSWORD: config.CLICKHOUSE_READ_PASSWORD };
+}
