@@ -37,7 +37,7 @@ import { createKafka } from '../src/kernel/kafka/client.ts';
 import { ensureConfiguredTopics } from '../src/kernel/kafka/topics.ts';
 import { silentLogger } from '../src/kernel/observability/logger.ts';
 import { type PrivateStack, launchPrivateStack } from '../scripts/lib/private-stack.ts';
-import { consoleStackLog, startStack } from '../stack/index.ts';
+import { consoleStackLog, loadStackConfig, startStack } from '../stack/index.ts';
 import { servicePaths } from '../stack/paths.ts';
 import { type BenchContext, FULL, QUICK } from './lib/context.ts';
 import { ohaRequest } from './lib/measure.ts';
@@ -159,6 +159,8 @@ if (args['private-stack']) {
   }
   for (const k of ['KAFKA_BROKERS', 'DATABASE_URL', 'CLICKHOUSE_URL'] as const) delete process.env[k];
 } else {
+  // The shared stack's passwords first, when it has none (stack/credentials.ts).
+  config = loadStackConfig(process.env, consoleStackLog('[stack]'));
   await startStack(config, consoleStackLog('[stack]'));
   await migrate(config, consoleStackLog('[migrate]'));
   await ensureConfiguredTopics(config, silentLogger());

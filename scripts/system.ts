@@ -23,15 +23,14 @@ import { AppError, isAppError } from '../src/kernel/errors.ts';
 import { ensureConfiguredTopics } from '../src/kernel/kafka/topics.ts';
 import { silentLogger } from '../src/kernel/observability/logger.ts';
 import { sha256Hex } from '../src/kernel/api-keys.ts';
-import { consoleStackLog, stackDir, stackStatus, startStack, stopStack } from '../stack/index.ts';
+import { consoleStackLog, loadStackConfig, stackDir, stackStatus, startStack, stopStack } from '../stack/index.ts';
 import { drainedRestart } from '../stack/cluster/haproxy.ts';
-import { clusterStatus, startCluster, stopCluster } from '../stack/cluster/index.ts';
+import { clusterStartEnv, clusterStatus, startCluster, stopCluster } from '../stack/cluster/index.ts';
 import {
   CLUSTER_DEFAULT_API_INSTANCES,
   CLUSTER_DEFAULT_CONSUMER_INSTANCES,
   CLUSTER_MAX_INSTANCES,
   type ClusterLayout,
-  clusterEnv,
   clusterLayout,
 } from '../stack/cluster/layout.ts';
 import { kafkaLibsDir } from '../stack/install.ts';
@@ -79,7 +78,7 @@ function target(flags: Map<string, string>): Target {
   if (flags.has('cluster')) {
     const num = (k: string) => (flags.has(k) ? Number(flags.get(k)) : undefined);
     const layout = clusterLayout({ base: num('base'), publicPort: num('public-port'), dir: flags.get('dir') });
-    const env = clusterEnv(baseEnv, layout);
+    const env = clusterStartEnv(baseEnv, layout, consoleStackLog('[cluster]'));
     const config = loadConfig(env);
     const counts = { api: count(flags.get('api'), CLUSTER_DEFAULT_API_INSTANCES, '--api'), consumers: count(flags.get('consumers'), CLUSTER_DEFAULT_CONSUMER_INSTANCES, '--consumers') };
     const topology = clusterTopology(layout, env, counts);
@@ -89,7 +88,8 @@ function target(flags: Map<string, string>): Target {
   for (const [k, v] of Object.entries(baseEnv)) if (v !== undefined) env[k] = v;
   // One broker: an acknowledged event has one copy. Allowed here, with a warning in each log.
   env.KAFKA_ALLOW_UNREPLICATED ??= 'true';
-  const config = loadConfig(env);
+  // Every command here may start the stack: its passwords are made first (when it has none).
+  const config = loadStackConfig(env, consoleStackLog('[stack]'));
   const topology = singleTopology(config, env, join(stackDir(config), 'app'));
   return { topology, config, env, banner: (key) => banner(config, topology, key) };
 }

@@ -21,11 +21,10 @@
  * `npm run stack -- stop` stops it.
  */
 import { spawn } from 'node:child_process';
-import { loadConfig } from '../src/kernel/config.ts';
 import { isAppError } from '../src/kernel/errors.ts';
 import { ensureConfiguredTopics } from '../src/kernel/kafka/topics.ts';
 import { silentLogger } from '../src/kernel/observability/logger.ts';
-import { startStack } from '../stack/index.ts';
+import { loadStackConfig, startStack } from '../stack/index.ts';
 import { consoleStackLog, hideKafkajsTimerWarning, seconds } from '../stack/log.ts';
 import { REPO_ROOT } from '../stack/paths.ts';
 import { migrate } from './lib/migrate.ts';
@@ -116,9 +115,10 @@ function runTier(tier: Tier, files: readonly string[]): Promise<TierResult> {
 
 /** Starts the stack, applies migrations, creates the topics. Returns an error message or undefined. */
 async function prepareStack(): Promise<string | undefined> {
-  const config = loadConfig(process.env);
   const log = consoleStackLog('[test]');
   try {
+    // The stack's passwords first (when it has none); the tests read them from the same file.
+    const config = loadStackConfig(process.env, log);
     await startStack(config, log);
     await migrate(config, log);
     const topics = await ensureConfiguredTopics(config, silentLogger());

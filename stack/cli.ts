@@ -6,21 +6,24 @@
  *   stop                    stop what this stack started; data stays
  *   status                  per service: running, pid, ports, ready, data dir, log
  *   logs [service] [-n N]   the last N (default 40) lines of each service's logs
- *   reset                   stop, then delete data and logs (prints each path it deletes)
+ *   reset                   stop, then delete data, logs and the generated passwords (prints each path it deletes)
+ *   credentials             the stack's generated passwords (<STACK_DIR>/credentials.env), as env lines
  */
-import { loadConfig } from '../src/kernel/config.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadConfig, stackCredentialsPath } from '../src/kernel/config.ts';
 import { isAppError } from '../src/kernel/errors.ts';
-import { consoleStackLog, installStack, resetStack, stackServices, stackStatus, startStack, stopStack } from './index.ts';
+import { consoleStackLog, installStack, loadStackConfig, resetStack, stackServices, stackStatus, startStack, stopStack } from './index.ts';
 import { hideKafkajsTimerWarning, seconds } from './log.ts';
 import { SERVICE_NAMES, stackDir } from './paths.ts';
 import { tailFile } from './process.ts';
 
-const USAGE = `usage: bun stack/cli.ts <install|start|stop|status|logs [kafka|postgres|clickhouse] [-n N]|reset>`;
+const USAGE = `usage: bun stack/cli.ts <install|start|stop|status|logs [kafka|postgres|clickhouse] [-n N]|reset|credentials>`;
 
 async function main(argv: readonly string[]): Promise<number> {
-  const config = loadConfig(process.env);
   const log = consoleStackLog();
   const [command, ...rest] = argv;
+  // start makes the stack's passwords first (when it has none), so the servers get them.
+  const config = command === 'start' ? loadStackConfig(process.env, log) : loadConfig(process.env);
   switch (command) {
     case 'install': {
       const ms = await installStack({ ...config, AUTO_INSTALL: true }, log);
@@ -76,7 +79,16 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'reset': {
       const deleted = await resetStack(config, log);
-      log.info(deleted.length === 0 ? 'nothing to delete' : `deleted ${deleted.length} folders; kept the downloaded Kafka jars`);
+      log.info(deleted.length === 0 ? 'nothing to delete' : `deleted ${deleted.length} paths; kept the downloaded Kafka jars`);
+      return 0;
+    }
+    case 'credentials': {
+      const file = stackCredentialsPath(stackDir(config));
+      if (!existsSync(file)) {
+        console.error(`${file} does not exist yet: \`npm run stack -- start\` makes it (a stack started before it keeps its old fixed passwords until its next start)`);
+        return 3;
+      }
+      process.stdout.write(readFileSync(file, 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => `${l}\n`).join(''));
       return 0;
     }
     default:

@@ -3,15 +3,17 @@
  * Kafka, Postgres and ClickHouse installed on first use and run from <STACK_DIR>.
  */
 import { existsSync, rmSync } from 'node:fs';
-import type { Config } from '../src/kernel/config.ts';
+import { type Config, type Env, loadConfig, stackCredentialsPath } from '../src/kernel/config.ts';
 import { AppError } from '../src/kernel/errors.ts';
 import { clickhouseService } from './clickhouse.ts';
+import { ensureStackCredentials } from './credentials.ts';
 import { installStack } from './install.ts';
 import { kafkaService } from './kafka.ts';
 import { withStackLock } from './lock.ts';
-import { seconds, type StackLog } from './log.ts';
+import { consoleStackLog, seconds, type StackLog } from './log.ts';
 import { stackDir } from './paths.ts';
 import { postgresService } from './postgres.ts';
+import { inspectPidFile } from './process.ts';
 import {
   type ServiceDefinition,
   type ServiceStartResult,
@@ -35,6 +37,39 @@ export const stackServices = (config: Config): ServiceDefinition[] => [
 ];
 
 const STOP_TIMEOUT_MS = 30_000;
+
+/**
+ * For an entry point that starts the stack `env` describes: makes the stack's credentials file
+ * (stack/credentials.ts) when there is none, so the configuration it loads, and thereby the
+ * servers' users, carry the generated passwords. Call it before loading that configuration.
+ *
+ * Not while its Postgres or ClickHouse runs: a stack started before the file existed keeps its
+ * old passwords until its next start (a running ClickHouse would keep them, and every process
+ * already talking to it too); the file is made then.
+ */
+export function prepareStackCredentials(env: Env, log: StackLog = consoleStackLog()): void {
+  const config = loadConfig(env);
+  const dir = stackDir(config);
+  if (existsSync(stackCredentialsPath(dir))) return;
+  const running = [postgresService(config), clickhouseService(config)].filter((d) =>
+    [d.paths.pidFile, ...(d.serverLockFiles ?? [])].some((f) => inspectPidFile(f, d.matches).state === 'running'),
+  );
+  if (running.length > 0) {
+    log.warn(
+      `${running.map((d) => d.name).join(' and ')} of ${dir} run with the fixed passwords of a stack made before ` +
+        `${stackCredentialsPath(dir)} existed; they switch to generated ones at the stack's next start (npm run stack -- stop, then start)`,
+    );
+    return;
+  }
+  const made = ensureStackCredentials(dir);
+  if (made.created) log.info(`generated this stack's passwords: ${made.file} (npm run stack -- credentials)`);
+}
+
+/** `prepareStackCredentials(env)`, then the configuration: what an entry point that starts the stack loads. */
+export function loadStackConfig(env: Env, log?: StackLog): Config {
+  prepareStackCredentials(env, log);
+  return loadConfig(env);
+}
 
 export interface StackStartResult {
   readonly installMs: number;
@@ -86,7 +121,7 @@ export function stackStatus(config: Config): Promise<ServiceStatus[]> {
   return Promise.all(stackServices(config).map((s) => serviceStatus(s)));
 }
 
-/** Stops the stack and deletes its data, logs and generated config (the downloaded jars stay). */
+/** Stops the stack and deletes its data, logs, generated config and credentials file (the downloaded jars stay). */
 export async function resetStack(config: Config, log: StackLog): Promise<string[]> {
   await stopStack(config, log);
   const deleted: string[] = [];
@@ -97,6 +132,13 @@ export async function resetStack(config: Config, log: StackLog): Promise<string[
       rmSync(path, { recursive: true, force: true });
       deleted.push(path);
     }
+  }
+  // The passwords go with the data: the next start makes new ones (and a new role and users).
+  const credentials = stackCredentialsPath(stackDir(config));
+  if (existsSync(credentials)) {
+    log.info(`deleting ${credentials}`);
+    rmSync(credentials, { force: true });
+    deleted.push(credentials);
   }
   return deleted;
 }

@@ -7,6 +7,7 @@ import { chownSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } f
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../src/kernel/config.ts';
+import { checkStackCredentials } from './credentials.ts';
 import { withTimeout } from './deadline.ts';
 import { describeExit, exec, outputTail } from './exec.ts';
 import { PG_BIN } from './install.ts';
@@ -24,7 +25,7 @@ export interface PgTarget {
 }
 
 export function pgTarget(config: Config): PgTarget {
-  const fallback = { user: 'sessions', password: 'sessions', database: 'sessions' };
+  const fallback = { user: 'sessions', password: config.PG_PASSWORD, database: 'sessions' };
   const url = new URL(config.DATABASE_URL);
   const local = ['127.0.0.1', 'localhost'].includes(url.hostname) && Number(url.port || 5432) === config.PG_PORT;
   if (!local) return fallback;
@@ -123,6 +124,8 @@ export function postgresService(config: Config): ServiceDefinition {
   const logFile = join(paths.logs, 'postgresql.log');
   const target = pgTarget(config);
   const user = () => osUser('postgres');
+  // The bootstrap sets the role's password on every start: only ever the stack's own.
+  const checkCredentials = () => checkStackCredentials(config, 'postgres', { PG_PASSWORD: target.password });
 
   const psql = (sql: string, timeoutMs: number) =>
     exec(runAs(user(), [join(PG_BIN, 'psql'), '-X', '-q', '-h', socketDir, '-p', String(config.PG_PORT), '-U', 'postgres', '-d', 'postgres', '-f', '-']), {
@@ -141,6 +144,7 @@ export function postgresService(config: Config): ServiceDefinition {
     matches: cmdlineHas('postgres', '-D', paths.data),
     stopSignal: 'SIGINT', // "fast" shutdown: SIGTERM would wait for every client to disconnect
     serverLockFiles: [join(paths.data, 'postmaster.pid'), join(socketDir, `.s.PGSQL.${config.PG_PORT}.lock`)],
+    preflight: checkCredentials,
 
     async prepare(log, timeoutMs) {
       const u = user();
@@ -211,6 +215,7 @@ export function postgresService(config: Config): ServiceDefinition {
     async probe() {
       if (!bootstrapped) {
         if (!existsSync(join(socketDir, `.s.PGSQL.${config.PG_PORT}`))) throw new Error('socket not there yet');
+        checkCredentials(); // also when only a status probe gets here
         const r = await psql(bootstrapSql(target), 10_000);
         if (r.code !== 0) throw new Error(`bootstrap SQL: ${describeExit(r)}: ${outputTail(r, 5)}`);
         bootstrapped = true;

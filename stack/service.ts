@@ -47,6 +47,11 @@ export interface ServiceDefinition<N extends string = ServiceName> {
    * a file whose pid now belongs to another process.
    */
   readonly serverLockFiles?: readonly string[];
+  /**
+   * Runs first on every start, of a stopped or of an already-running server; a throw stops the
+   * start at once with its message (e.g. credentials that differ from the stack's file).
+   */
+  preflight?(): void;
   /** Writes config files, creates (or formats) the data dir; idempotent. */
   prepare(log: StackLog, timeoutMs: number): Promise<void>;
   /** The foreground server command; the stack detaches it. */
@@ -149,6 +154,7 @@ export async function startService(def: ServiceDefinition<string>, log: StackLog
   const started = Date.now();
   const deadline = started + timeoutMs;
   const left = () => Math.max(1_000, deadline - Date.now());
+  def.preflight?.();
   mkdirSync(def.paths.logs, { recursive: true });
 
   let pid = currentPid(def, log);

@@ -12,11 +12,11 @@
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Config, loadConfig } from '../../src/kernel/config.ts';
+import type { Config } from '../../src/kernel/config.ts';
 import { ensureConfiguredTopics } from '../../src/kernel/kafka/topics.ts';
 import { silentLogger } from '../../src/kernel/observability/logger.ts';
 import { migrate } from './migrate.ts';
-import { stackServices, startStack, stopStack } from '../../stack/index.ts';
+import { loadStackConfig, stackServices, startStack, stopStack } from '../../stack/index.ts';
 import { kafkaLibsDir } from '../../stack/install.ts';
 import { silentStackLog, type StackLog } from '../../stack/log.ts';
 import { inspectPidFile } from '../../stack/process.ts';
@@ -129,7 +129,8 @@ export async function launchPrivateStack(
     AUTH_DISABLED: 'true',
     ...options.env,
   };
-  const config = loadConfig(env);
+  // Its own passwords (in <dir>/credentials.env): the app processes read them from there.
+  const config = loadStackConfig(env, log);
 
   mkdirSync(join(dir, 'kafka'), { recursive: true });
   const sharedLibs = kafkaLibsDir(sharedConfig);

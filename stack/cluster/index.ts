@@ -5,9 +5,10 @@
  * processes and HAProxy are the supervisor's (stack/topology.ts).
  */
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
-import type { Config } from '../../src/kernel/config.ts';
+import type { Config, Env } from '../../src/kernel/config.ts';
 import { AppError } from '../../src/kernel/errors.ts';
 import { clickhouseService } from '../clickhouse.ts';
+import { prepareStackCredentials } from '../index.ts';
 import { pollUntil } from '../deadline.ts';
 import { aptInstall, installStack, kafkaLibsDir } from '../install.ts';
 import { withStackLock } from '../lock.ts';
@@ -17,7 +18,7 @@ import { servicePaths } from '../paths.ts';
 import { type ServiceDefinition, type ServiceStatus, serviceStatus, startService, stopService } from '../service.ts';
 import { haproxyInstalled } from './haproxy.ts';
 import { brokerService, probeAdmin } from './kafka-brokers.ts';
-import type { ClusterLayout } from './layout.ts';
+import { type ClusterLayout, clusterEnv } from './layout.ts';
 import { standbyService } from './postgres-standby.ts';
 
 export interface ClusterServices {
@@ -25,6 +26,15 @@ export interface ClusterServices {
   readonly primary: ServiceDefinition<string>;
   readonly standby: ServiceDefinition<string>;
   readonly clickhouse: ServiceDefinition<string>;
+}
+
+/**
+ * clusterEnv for an entry point that starts the cluster: the cluster's credentials file first
+ * (prepareStackCredentials), so the environment, READ_DATABASE_URL included, carries its passwords.
+ */
+export function clusterStartEnv(env: Env, layout: ClusterLayout, log?: StackLog): Record<string, string> {
+  prepareStackCredentials(clusterEnv(env, layout), log);
+  return clusterEnv(env, layout);
 }
 
 export function clusterServices(config: Config, layout: ClusterLayout): ClusterServices {

@@ -13,8 +13,8 @@ import { createPgPool } from '../../src/kernel/postgres/pool.ts';
 import { projectBatch } from '../../consumers/postgres/projection.ts';
 import { createReadModelSchema } from '../../consumers/postgres/schema.ts';
 import { createPgSessionStore } from '../../consumers/postgres/store.ts';
-import { loadConfig } from '../../src/kernel/config.ts';
 import type { SessionCompleted } from '../../src/kernel/events/session-completed.ts';
+import { loadStackConfig } from '../../stack/index.ts';
 import { silentStackLog } from '../../stack/log.ts';
 import { postgresService } from '../../stack/postgres.ts';
 import { startService, stopService } from '../../stack/service.ts';
@@ -22,7 +22,7 @@ import { freePort } from '../../scripts/lib/net.ts';
 import { makeEvent } from '../support/events.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pg-drop-'));
-const config = loadConfig({ STACK_DIR: dir, PG_PORT: String(freePort()) });
+const config = loadStackConfig({ STACK_DIR: dir, PG_PORT: String(freePort()) }, silentStackLog);
 const service = postgresService(config);
 const uncaught: unknown[] = [];
 const onUncaught = (error: unknown) => uncaught.push(error);

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { type Config, loadConfig } from '../../../src/kernel/config.ts';
 import { ensureConfiguredTopics } from '../../../src/kernel/kafka/topics.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
-import { clusterServices, startCluster, stopCluster, type ClusterServices } from '../../../stack/cluster/index.ts';
-import { type ClusterLayout, clusterEnv, clusterLayout, layoutPorts } from '../../../stack/cluster/layout.ts';
+import { clusterServices, clusterStartEnv, startCluster, stopCluster, type ClusterServices } from '../../../stack/cluster/index.ts';
+import { type ClusterLayout, clusterLayout, layoutPorts } from '../../../stack/cluster/layout.ts';
 import { kafkaLibsDir } from '../../../stack/install.ts';
 import type { StackLog } from '../../../stack/log.ts';
 import { inspectPidFile, portIsFree } from '../../../stack/process.ts';
@@ -55,7 +55,7 @@ export async function launchDrillCluster(
   // Short: the Postgres socket path must stay under 107 bytes.
   const dir = mkdtempSync(join(tmpdir(), 'drill-'));
   const layout = clusterLayout({ base, publicPort: base + 300, dir });
-  const env = { ...clusterEnv(process.env, layout), ...options.env };
+  const env = { ...clusterStartEnv(process.env, layout, options.log), ...options.env };
   const config = loadConfig(env);
   const topology = clusterTopology(layout, env, { api: options.api, consumers: options.consumers });
   const supervisor = new Supervisor({ log: options.log, output: 'file' });

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { freePort } from '../../../scripts/lib/net.ts';
 import { loadConfig } from '../../../src/kernel/config.ts';
 import { ensureTopics } from '../../../src/kernel/kafka/topics.ts';
-import { stackStatus, startStack, stopStack } from '../../../stack/index.ts';
+import { loadStackConfig, stackStatus, startStack, stopStack } from '../../../stack/index.ts';
 import { kafkaLibsDir } from '../../../stack/install.ts';
 import { kafkaService } from '../../../stack/kafka.ts';
 import { silentStackLog } from '../../../stack/log.ts';
@@ -32,16 +32,20 @@ test(
     const dir = mkdtempSync(join(tmpdir(), 'stack-lifecycle-'));
     // Derived addresses must follow the ports below, not the caller's environment.
     const { KAFKA_BROKERS: _b, DATABASE_URL: _d, CLICKHOUSE_URL: _c, ...env } = process.env;
-    const alt = loadConfig({
-      ...env,
-      STACK_DIR: dir,
-      KAFKA_PORT: String(freePort()),
-      KAFKA_CONTROLLER_PORT: String(freePort()),
-      PG_PORT: String(freePort()),
-      CLICKHOUSE_HTTP_PORT: String(freePort()),
-      CLICKHOUSE_TCP_PORT: String(freePort()),
-      KAFKA_HEAP: '256m',
-    });
+    // Its own generated passwords (stack/credentials.ts), as `npm run stack -- start` makes them.
+    const alt = loadStackConfig(
+      {
+        ...env,
+        STACK_DIR: dir,
+        KAFKA_PORT: String(freePort()),
+        KAFKA_CONTROLLER_PORT: String(freePort()),
+        PG_PORT: String(freePort()),
+        CLICKHOUSE_HTTP_PORT: String(freePort()),
+        CLICKHOUSE_TCP_PORT: String(freePort()),
+        KAFKA_HEAP: '256m',
+      },
+      silentStackLog,
+    );
     const lines: string[] = [];
     const log = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(`WARN ${m}`) };
     const foreign = Bun.spawn(['sleep', '300'], { stdio: ['ignore', 'ignore', 'ignore'] });
