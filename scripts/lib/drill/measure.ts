@@ -16,7 +16,10 @@ export interface ClientFigures {
   readonly requests: number;
   readonly attempts: number;
   readonly acknowledged: number;
-  /** Every answer (each attempt), by status; 0 = client timeout, -1 = connection error. */
+  /**
+   * Every answer (each attempt), by status and, for an error answer that carried one, its problem
+   * code ("503 OVERLOADED"); "0" = client timeout, "-1" = connection error.
+   */
   readonly statuses: Record<string, number>;
   /** Attempts the client saw as 5xx. */
   readonly fiveXX: number;
@@ -60,7 +63,8 @@ export function clientFigures(records: readonly AttemptRecord[], window: PhaseWi
   const latencies: number[] = [];
   for (const r of mine) {
     requests.add(r.n);
-    statuses[String(r.s)] = (statuses[String(r.s)] ?? 0) + 1;
+    const key = r.c === undefined ? String(r.s) : `${r.s} ${r.c}`;
+    statuses[key] = (statuses[key] ?? 0) + 1;
     if (r.s >= 500) fiveXX += 1;
     if (r.s <= 0) clientErrors += 1;
     if (r.s === 202) acked.add(r.n);

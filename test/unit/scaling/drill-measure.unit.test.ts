@@ -15,6 +15,13 @@ describe('drill arithmetic', () => {
     expect(f.longestNo202Ms).toBe(1_010);
   });
 
+  test('error answers are counted by status and problem code, so a 503 says which refusal it was', () => {
+    const r = (n: number, s: number, c?: string) => ({ p: 'x', n, a: 0, s, t: n, ms: 5, ...(c === undefined ? {} : { c }) });
+    const f = clientFigures([r(1, 503, 'OVERLOADED'), r(2, 503, 'OVERLOADED'), r(3, 503, 'SHUTTING_DOWN'), r(4, 503), r(5, 202)], { name: 'x', from: 0, to: 10 });
+    expect(f.statuses).toEqual({ '503 OVERLOADED': 2, '503 SHUTTING_DOWN': 1, '503': 1, '202': 1 });
+    expect(f.fiveXX).toBe(4);
+  });
+
   test('freshness quantiles from summed histogram deltas', () => {
     const text = (a: number, b: number, inf: number) =>
       [`consumer_freshness_seconds_bucket{le="0.5",consumer="p"} ${a}`, `consumer_freshness_seconds_bucket{le="1",consumer="p"} ${b}`, `consumer_freshness_seconds_bucket{le="+Inf",consumer="p"} ${inf}`, `consumer_freshness_seconds_count{consumer="p"} ${inf}`].join('\n');
