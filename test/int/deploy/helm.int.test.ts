@@ -49,12 +49,13 @@ const NOT_FOR_THE_CHART = new Set([
   'CLICKHOUSE_HTTP_PORT',
   'CLICKHOUSE_TCP_PORT',
   'STACK_START_TIMEOUT_MS',
+  'PG_PASSWORD', // only in the default DATABASE_URL, which points at the native stack
   'PG_LOG_MIN_DURATION_MS',
   'AUTO_INSTALL',
   'API_WORKER_INDEX',
 ]);
 /** The secret settings: in the chart's Secret (or the user's existingSecret), not the ConfigMap. */
-const SECRET_KEYS = ['API_KEYS', 'DATABASE_URL', 'READ_DATABASE_URL', 'CLICKHOUSE_PASSWORD'];
+const SECRET_KEYS = ['API_KEYS', 'DATABASE_URL', 'READ_DATABASE_URL', 'CLICKHOUSE_PASSWORD', 'CLICKHOUSE_READ_PASSWORD'];
 /** Each process the chart runs, by entry point: which variable holds its health/metrics port. */
 const PORT_VARIABLE: Readonly<Record<string, string>> = {
   'src/server.ts': 'HTTP_PORT',

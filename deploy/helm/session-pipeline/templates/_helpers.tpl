@@ -113,7 +113,7 @@ compose.yaml once shipped). The API refuses them in production; the chart refuse
 {{- fail (printf "secrets.API_KEYS holds a key whose secret is public (hash %s, the demo key compose.yaml once shipped): make your own with `bun scripts/api-key.ts create --name NAME --scopes ingest,read`" $hash) }}
 {{- end }}
 {{- end }}
-{{- range $key := list "API_KEYS" "DATABASE_URL" "READ_DATABASE_URL" "CLICKHOUSE_PASSWORD" }}
+{{- range $key := list "API_KEYS" "DATABASE_URL" "READ_DATABASE_URL" "CLICKHOUSE_PASSWORD" "CLICKHOUSE_READ_PASSWORD" }}
 {{- $value := index $.Values.secrets $key }}
 {{- if and (not (kindIs "invalid" $value)) (ne (toString $value) "") }}
 {{ $key }}: {{ toString $value | quote }}
