@@ -2,7 +2,9 @@
  * The one configuration module. Every setting of every process (API, consumers, stack manager,
  * scripts) is read here, once, from an `env` argument, through a zod schema. A bad value stops
  * start-up with a message that names the variable. Nothing else in the project reads
- * `process.env`; entry points call `loadConfig(process.env)` and pass the result down.
+ * `process.env`; entry points call `loadConfig(process.env)` and pass the result down. Besides
+ * `env`, it reads one file: the native stack's generated passwords (STACK_CREDENTIALS_FILE), for
+ * the keys `env` leaves unset.
  *
  * Every variable is documented in README.md (section "Configuration"); a unit test checks that
  * the README lists each key of `ENV_DEFAULTS`.
