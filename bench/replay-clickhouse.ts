@@ -31,6 +31,7 @@ import { createKafka } from '../src/kernel/kafka/client.ts';
 import { silentLogger } from '../src/kernel/observability/logger.ts';
 import { createRegistry } from '../src/kernel/observability/metrics.ts';
 import { produceEvents } from './lib/replay.ts';
+import { createTopicsAndWait } from '../src/kernel/kafka/topics.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -104,10 +105,7 @@ async function main() {
       registry: createRegistry(),
       fromBeginning: true,
     });
-  await admin.createTopics({
-    topics: [topic, dlq, steadyTopic].map((t) => ({ topic: t, numPartitions: PARTITIONS, replicationFactor: 1 })),
-    waitForLeaders: true,
-  });
+  await createTopicsAndWait(admin, [topic, dlq, steadyTopic].map((t) => ({ topic: t, numPartitions: PARTITIONS })));
   await ch.command({ query: `CREATE DATABASE ${database}` });
   const scoped = createClickHouseClient(config, { database });
   const dir = join(import.meta.dir, '../migrations/clickhouse');

@@ -37,6 +37,7 @@ import { createKafka } from '../src/kernel/kafka/client.ts';
 import { silentLogger } from '../src/kernel/observability/logger.ts';
 import { naivePerEventWrite } from './lib/pg-naive.ts';
 import { produceEvents } from './lib/replay.ts';
+import { createTopicsAndWait } from '../src/kernel/kafka/topics.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -171,10 +172,7 @@ async function main() {
       fromBeginning: true,
     });
   const groups = [`${topic}.group`, `${steadyTopic}.group`];
-  await admin.createTopics({
-    topics: [topic, steadyTopic, dlq].map((t) => ({ topic: t, numPartitions: PARTITIONS, replicationFactor: 1 })),
-    waitForLeaders: true,
-  });
+  await createTopicsAndWait(admin, [topic, steadyTopic, dlq].map((t) => ({ topic: t, numPartitions: PARTITIONS })));
   const result: Record<string, unknown> = {
     bench: 'replay-postgres',
     events: N,

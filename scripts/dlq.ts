@@ -48,6 +48,7 @@ import { type Config, loadConfig } from '../src/kernel/config.ts';
 import { createKafka } from '../src/kernel/kafka/client.ts';
 import { createLogger, silentLogger } from '../src/kernel/observability/logger.ts';
 import { hideKafkajsTimerWarning } from '../stack/log.ts';
+import { createTopicsAndWait } from '../src/kernel/kafka/topics.ts';
 
 /** Added to a redriven message: where it originally failed (topic/partition/offset). */
 export const REDRIVE_SOURCE_HEADER = REDRIVE_HEADERS.source;
@@ -204,10 +205,7 @@ export async function redrive(kafka: Kafka, options: RedriveOptions): Promise<Re
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      topics: [{ topic: ledgerTopicOf(options.dlqTopic), numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
-      waitForLeaders: true,
-    });
+    await createTopicsAndWait(admin, [{ topic: ledgerTopicOf(options.dlqTopic), numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]);
   } finally {
     await admin.disconnect();
   }

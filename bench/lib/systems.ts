@@ -10,6 +10,7 @@ import type { WatchedGroup } from './proc.ts';
 import type { SystemId } from './results.ts';
 import { freePort } from '../../scripts/lib/net.ts';
 import { type Target, startTarget } from './targets.ts';
+import { createTopicsAndWait } from '../../src/kernel/kafka/topics.ts';
 
 export interface RunningSystem {
   readonly system: SystemId;
@@ -87,7 +88,7 @@ export async function startSystem(
     case 'node-kafkajs': {
       nodeTopic ??= (async () => {
         const topic = `bench.${ctx.runTag}.node-kafkajs`;
-        await ctx.admin.createTopics({ topics: [{ topic, numPartitions: ctx.config.KAFKA_TOPIC_PARTITIONS }], waitForLeaders: true });
+        await createTopicsAndWait(ctx.admin, [{ topic, numPartitions: ctx.config.KAFKA_TOPIC_PARTITIONS }]);
         if (!ctx.keep) ctx.onCleanup(async () => void (await ctx.admin.deleteTopics({ topics: [topic] }).catch(() => undefined)));
         return topic;
       })();

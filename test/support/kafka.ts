@@ -10,6 +10,7 @@ import type { Admin, IHeaders, ITopicConfig, Kafka, KafkaMessage, Message } from
 import { loadConfig } from '../../src/kernel/config.ts';
 import { encodeSessionCompleted, type SessionCompleted } from '../../src/kernel/events/session-completed.ts';
 import { createKafka } from '../../src/kernel/kafka/client.ts';
+import { createTopicsAndWait } from '../../src/kernel/kafka/topics.ts';
 import { silentLogger } from '../../src/kernel/observability/logger.ts';
 import { waitFor } from './process.ts';
 
@@ -22,52 +23,15 @@ export interface TopicToMake {
   readonly configEntries?: ITopicConfig['configEntries'];
 }
 
-/** kafkajs errors that only say the broker's metadata has not caught up with a new topic yet. */
-const isStaleMetadata = (error: unknown): boolean =>
-  ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER', 'NOT_LEADER_FOR_PARTITION'].includes(
-    (error as { type?: string }).type ?? '',
-  );
-
 /**
- * Creates the topics (an existing one is kept) and returns only once each has the asked number
- * of partitions, each with a leader that serves it: its metadata names a leader for every
- * partition and ListOffsets answers for every partition.
- *
- * Why more than `createTopics({ waitForLeaders: true })`: kafkajs's wait retries only on
- * LEADER_NOT_AVAILABLE. A freshly started KRaft broker can answer the metadata request with
- * UNKNOWN_TOPIC_OR_PARTITION for a moment after the controller created the topic (its metadata
- * cache, and then its replica manager, apply the new records a little later): kafkajs then gives
- * up and throws, or a producer or consumer that asks next is told the partition is not hosted.
- * CI failed that way (test/int/events/subscriber.int.test.ts, 2026-12).
+ * Creates the topics (an existing one is kept) and returns only once the broker serves every
+ * partition: the kernel's createTopicsAndWait (src/kernel/kafka/topics.ts says why kafkajs's own
+ * wait is not enough), with replication factor 1 as the test broker has one node.
  */
 export async function makeTopics(admin: Admin, topics: readonly TopicToMake[], timeoutMs = 30_000): Promise<void> {
-  try {
-    await admin.createTopics({
-      topics: topics.map((t) => ({
-        topic: t.topic,
-        numPartitions: t.partitions,
-        replicationFactor: 1,
-        ...(t.configEntries ? { configEntries: [...t.configEntries] } : {}),
-      })),
-      waitForLeaders: true,
-      timeout: timeoutMs,
-    });
-  } catch (error) {
-    if (!isStaleMetadata(error)) throw error; // the topics were made; the check below waits for them
-  }
-  const names = topics.map((t) => t.topic);
-  await waitFor(
-    `topic(s) ${names.join(', ')} to have a serving leader for every partition`,
-    async () => {
-      const { topics: described } = await admin.fetchTopicMetadata({ topics: names });
-      for (const t of topics) {
-        const partitions = described.find((d) => d.name === t.topic)?.partitions ?? [];
-        if (partitions.length !== t.partitions) return false;
-        if (!partitions.every((p) => p.partitionErrorCode === 0 && p.leader >= 0)) return false;
-        if ((await admin.fetchTopicOffsets(t.topic)).length !== t.partitions) return false;
-      }
-      return true;
-    },
+  await createTopicsAndWait(
+    admin,
+    topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1, ...(t.configEntries ? { configEntries: t.configEntries } : {}) })),
     timeoutMs,
   );
 }

@@ -4,7 +4,7 @@
  * partitions than configured is grown (Kafka cannot shrink one, so more than configured is only
  * reported). Retention is set when a topic is created.
  */
-import type { Admin } from 'kafkajs';
+import type { Admin, ITopicConfig } from 'kafkajs';
 import type { Config } from '../config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createKafka } from './client.ts';
@@ -42,6 +42,73 @@ const topicConfigEntries = (retentionMs: number) => [
   { name: 'cleanup.policy', value: 'delete' },
 ];
 
+/** kafkajs errors that only say the broker's metadata has not caught up with a new topic yet. */
+const isStaleMetadata = (error: unknown): boolean =>
+  ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER', 'NOT_LEADER_FOR_PARTITION'].includes(
+    (error as { type?: string }).type ?? '',
+  );
+
+export interface TopicToCreate {
+  readonly topic: string;
+  readonly numPartitions: number;
+  /** -1 (the default): the brokers' default.replication.factor. */
+  readonly replicationFactor?: number;
+  readonly configEntries?: ITopicConfig['configEntries'];
+}
+
+/**
+ * Creates the topics (an existing one is kept; returns whether this call created them) and
+ * returns only once each has its partitions, each with a leader that serves it: the metadata
+ * names a leader for every partition and ListOffsets answers for every partition.
+ *
+ * Why more than `createTopics({ waitForLeaders: true })`: kafkajs's wait retries only on
+ * LEADER_NOT_AVAILABLE. A freshly started KRaft broker can answer the metadata request with
+ * UNKNOWN_TOPIC_OR_PARTITION for a moment after the controller created the topic (its metadata
+ * cache, and then its replica manager, apply the new records a little later): kafkajs then gives
+ * up and throws, or the producer or consumer that asks next is told the partition is not hosted.
+ * CI failed that way (test/int/events/subscriber.int.test.ts, 2026-12); `npm start` on a fresh
+ * machine makes its topics on a broker that started seconds before.
+ */
+export async function createTopicsAndWait(admin: Admin, topics: readonly TopicToCreate[], timeoutMs = 30_000): Promise<boolean> {
+  let created = false;
+  try {
+    created = await admin.createTopics({
+      topics: topics.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.numPartitions,
+        replicationFactor: t.replicationFactor ?? -1,
+        ...(t.configEntries ? { configEntries: [...t.configEntries] } : {}),
+      })),
+      waitForLeaders: true,
+      timeout: timeoutMs,
+    });
+  } catch (error) {
+    if (!isStaleMetadata(error)) throw error; // the topics were made; the check below waits for them
+    created = true;
+  }
+  const names = topics.map((t) => t.topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const serving = await (async () => {
+      const { topics: described } = await admin.fetchTopicMetadata({ topics: names });
+      for (const t of topics) {
+        const partitions = described.find((d) => d.name === t.topic)?.partitions ?? [];
+        // An existing topic may have more partitions than asked (ensureTopics reports that).
+        if (partitions.length < t.numPartitions) return false;
+        if (!partitions.every((p) => p.partitionErrorCode === 0 && p.leader >= 0)) return false;
+        if ((await admin.fetchTopicOffsets(t.topic)).length !== partitions.length) return false;
+      }
+      return true;
+    })().catch((error: unknown) => {
+      if (isStaleMetadata(error)) return false;
+      throw error;
+    });
+    if (serving) return created;
+    if (Date.now() > deadline) throw new Error(`topic(s) ${names.join(', ')}: no serving leader for every partition within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /**
  * Creates the dead-letter topic alone when missing (a consumer must be able to dead-letter even
  * when nobody ran the full topic set-up), with the same settings as ensureTopics. Returns true
@@ -51,12 +118,9 @@ export function ensureDeadLetterTopic(
   admin: Admin,
   spec: Pick<TopicSpec, 'dlqTopic' | 'dlqPartitions' | 'retentionMs'>,
 ): Promise<boolean> {
-  return admin.createTopics({
-    topics: [
-      { topic: spec.dlqTopic, numPartitions: spec.dlqPartitions ?? 1, replicationFactor: -1, configEntries: topicConfigEntries(spec.retentionMs) },
-    ],
-    waitForLeaders: true,
-  });
+  return createTopicsAndWait(admin, [
+    { topic: spec.dlqTopic, numPartitions: spec.dlqPartitions ?? 1, configEntries: topicConfigEntries(spec.retentionMs) },
+  ]);
 }
 
 /** Creates the main and dead-letter topics when missing; grows the main topic when asked to. */
@@ -72,10 +136,7 @@ export async function ensureTopics(admin: Admin, spec: TopicSpec): Promise<Ensur
   if (missing.length > 0) {
     // Returns false (no error) when another process created them first: still idempotent, and
     // then this process did not create them.
-    const madeHere = await admin.createTopics({
-      topics: missing.map((t) => ({ ...t, replicationFactor: -1, configEntries })),
-      waitForLeaders: true,
-    });
+    const madeHere = await createTopicsAndWait(admin, missing.map((t) => ({ ...t, configEntries })));
     if (madeHere) created.push(...missing.map((t) => t.topic));
   }
   if (created.includes(spec.topic)) return { created };
