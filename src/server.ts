@@ -144,6 +144,7 @@ export function startApi(config: Config, logger: Logger, overrides: ApiOverrides
   });
   const server = app.server;
   if (!server) throw new AppError('INTERNAL', 'The HTTP server did not start.');
+  metrics.watchInFlight(() => server.pendingRequests);
   const connected = transport.connect();
 
   let shuttingDown: Promise<void> | undefined;

@@ -15,6 +15,8 @@ export interface ApiMetrics {
   readonly producerObserver: GroupCommitObserver;
   /** Registers gauges that read live values when scraped. */
   watchBuffer(read: () => { events: number; bytes: number; inFlightBatches: number }): void;
+  /** Registers the gauge of HTTP requests the server holds (Bun's `server.pendingRequests`). */
+  watchInFlight(read: () => number): void;
   stop(): void;
 }
 
@@ -95,6 +97,16 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
       gauge('producer_buffer_events', 'Events accepted but not yet acknowledged or rejected.', (d) => d.events);
       gauge('producer_buffer_bytes', 'Bytes of events accepted but not yet acknowledged or rejected.', (d) => d.bytes);
       gauge('producer_in_flight_batches', 'Batches sent and awaiting the broker.', (d) => d.inFlightBatches);
+    },
+    watchInFlight(read) {
+      new Gauge({
+        name: 'http_requests_in_flight',
+        help: 'HTTP requests received and not yet answered (each holds its body and connection).',
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
     },
     stop: stopLagProbe,
   };
