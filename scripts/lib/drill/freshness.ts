@@ -26,10 +26,19 @@ export interface WallWindow {
   readonly to: number;
 }
 
-export async function postgresFreshness(databaseUrl: string, windows: readonly WallWindow[]): Promise<Record<string, FreshnessFigures>> {
+/** One short-lived connection for a read. */
+async function withClient<T>(databaseUrl: string, read: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
+    return await read(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export function postgresFreshness(databaseUrl: string, windows: readonly WallWindow[]): Promise<Record<string, FreshnessFigures>> {
+  return withClient(databaseUrl, async (client) => {
     const out: Record<string, FreshnessFigures> = {};
     for (const w of windows) {
       const r = await client.query<{ events: string; p50: number | null; p99: number | null; max: number | null }>(
@@ -46,9 +55,7 @@ export async function postgresFreshness(databaseUrl: string, windows: readonly W
       out[w.name] = { events: Number(row?.events ?? 0), p50S: row?.p50 ?? 0, p99S: row?.p99 ?? 0, maxS: row?.max ?? 0 };
     }
     return out;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 export interface FreshnessSecond {
@@ -64,10 +71,8 @@ export interface FreshnessSecond {
  * where the slow events sit (a rebalance, a kill) and how freshness changes with the number of
  * consumers in the group.
  */
-export async function postgresFreshnessTimeline(databaseUrl: string, from: number, to: number): Promise<FreshnessSecond[]> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+export function postgresFreshnessTimeline(databaseUrl: string, from: number, to: number): Promise<FreshnessSecond[]> {
+  return withClient(databaseUrl, async (client) => {
     const r = await client.query<{ second: number; events: string; p50: number; max: number }>(
       `SELECT extract(epoch FROM date_trunc('second', received_at))::float8 AS second, count(*) AS events,
               percentile_cont(0.5) WITHIN GROUP (ORDER BY f) AS p50, max(f) AS max
@@ -78,7 +83,5 @@ export async function postgresFreshnessTimeline(databaseUrl: string, from: numbe
       [from, to],
     );
     return r.rows.map((row) => ({ second: row.second, events: Number(row.events), p50S: Math.round(row.p50 * 1000) / 1000, maxS: Math.round(row.max * 1000) / 1000 }));
-  } finally {
-    await client.end();
-  }
+  });
 }
