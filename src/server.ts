@@ -77,6 +77,9 @@ function authenticatorFor(config: Config, logger: Logger): Authenticator | undef
   return createAuthenticator(config.API_KEYS);
 }
 
+/** While the broker is down, Retry-After grows by 1 s per this much outage (config RETRY_AFTER_MAX_SECONDS caps it). */
+const RETRY_AFTER_STEP_MS = 5_000;
+
 /** Starts one API instance: producer, app and HTTP server. */
 export function startApi(config: Config, logger: Logger, overrides: ApiOverrides = {}): ApiHandle {
   const authenticator = authenticatorFor(config, logger); // first: refuse before opening anything
@@ -93,6 +96,9 @@ export function startApi(config: Config, logger: Logger, overrides: ApiOverrides
       maxBufferEvents: config.PRODUCER_BUFFER_MAX_EVENTS,
       maxBufferBytes: config.PRODUCER_BUFFER_MAX_BYTES,
       ackTimeoutMs: config.PRODUCER_ACK_TIMEOUT_MS,
+      retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+      retryAfterStepMs: RETRY_AFTER_STEP_MS,
+      maxRetryAfterSeconds: config.RETRY_AFTER_MAX_SECONDS,
     },
     metrics.producerObserver,
   );

@@ -38,6 +38,12 @@ export interface GroupCommitOptions {
   readonly maxBufferEvents: number;
   readonly maxBufferBytes: number;
   readonly ackTimeoutMs: number;
+  /** Retry-After (s) advised when refusing; the outage's advice starts here (default 1). */
+  readonly retryAfterSeconds?: number;
+  /** While the broker is down, Retry-After grows by 1 s per this many ms of outage (0/absent: never). */
+  readonly retryAfterStepMs?: number;
+  /** The most Retry-After grows to while the broker is down. */
+  readonly maxRetryAfterSeconds?: number;
 }
 
 /** Hooks for metrics; all optional so tests can ignore them. */
@@ -78,6 +84,7 @@ export class GroupCommitProducer {
   #closed = false;
   /** A batch failed or outlived the ack timeout, and none has been acknowledged since. */
   #brokerDown = false;
+  #brokerDownSince: number | undefined;
   #idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -101,15 +108,47 @@ export class GroupCommitProducer {
     return { events: this.#pendingEvents, bytes: this.#pendingBytes, inFlightBatches: this.#inFlight.size };
   }
 
+  /**
+   * Why `append` would refuse any message right now, else undefined: shutting down, or the broker
+   * down with every in-flight slot held by the batch that probes it. The write routes ask before
+   * they read a body, so while the broker is down a refusal costs no parsing or validation: at
+   * 2,000 req/s with clients retrying, refusals are most of what the API does (issue 14).
+   *
+   * While the broker stays down, the Retry-After it advises grows by a second for every
+   * `retryAfterStepMs` of the outage, up to `maxRetryAfterSeconds`: clients that honour it thin
+   * their retries out instead of multiplying the load. New requests are not delayed by it: the
+   * first batch acknowledged ends the outage for everyone.
+   */
+  refusal(): AppError | undefined {
+    if (this.#closed) return new AppError('SHUTTING_DOWN', 'The service is shutting down; retry on another instance.');
+    if (this.#brokerDown && this.#inFlight.size >= this.options.maxInFlightBatches) {
+      return new AppError('BROKER_UNAVAILABLE', 'The event broker is not reachable (its last batch failed or is overdue). Retry later.', {
+        details: { retryAfterSeconds: this.outageRetryAfterSeconds() },
+      });
+    }
+    return undefined;
+  }
+
+  /** The Retry-After advised while the broker is down (see `refusal`). */
+  private outageRetryAfterSeconds(): number {
+    const step = this.options.retryAfterStepMs ?? 0;
+    const base = this.options.retryAfterSeconds ?? 1;
+    if (step <= 0 || this.#brokerDownSince === undefined) return base;
+    const grown = base + Math.floor((this.now() - this.#brokerDownSince) / step);
+    return Math.min(Math.max(base, this.options.maxRetryAfterSeconds ?? base), grown);
+  }
+
+  private markBrokerDown(): void {
+    if (!this.#brokerDown) this.#brokerDownSince = this.now();
+    this.#brokerDown = true;
+  }
+
   /** Resolves when the message is durably on the topic; rejects with a retriable AppError. */
   append(message: EventMessage): Promise<void> {
-    if (this.#closed) {
-      this.observer.rejected?.('shutting_down');
-      return Promise.reject(new AppError('SHUTTING_DOWN', 'The service is shutting down; retry on another instance.'));
-    }
-    if (this.#brokerDown && this.#inFlight.size >= this.options.maxInFlightBatches) {
-      this.observer.rejected?.('broker_down');
-      return Promise.reject(new AppError('BROKER_UNAVAILABLE', 'The event broker is not reachable (its last batch failed or is overdue). Retry later.'));
+    const refused = this.refusal();
+    if (refused !== undefined) {
+      this.observer.rejected?.(refused.code === 'SHUTTING_DOWN' ? 'shutting_down' : 'broker_down');
+      return Promise.reject(refused);
     }
     const bytes = messageBytes(message);
     if (
@@ -183,10 +222,11 @@ export class GroupCommitProducer {
     try {
       await this.transport.sendBatch(messages);
       this.#brokerDown = false;
+      this.#brokerDownSince = undefined;
       this.observer.batchAcked?.(messages.length, (this.now() - started) / 1000);
       for (const p of batch.items) this.settle(p, undefined);
     } catch (cause) {
-      this.#brokerDown = true;
+      this.markBrokerDown();
       this.observer.batchFailed?.(messages.length, cause);
       const error =
         cause instanceof AppError
@@ -216,14 +256,17 @@ export class GroupCommitProducer {
     for (const batch of this.#inFlight) {
       for (const p of batch.items) {
         if (!p.settled && p.deadline <= now) {
-          this.#brokerDown = true; // overdue in flight: later requests would only queue behind it
+          this.markBrokerDown(); // overdue in flight: later requests would only queue behind it
           this.timeout(p);
         }
       }
     }
     if (this.#brokerDown) {
       // Whatever queued behind the stuck batch would wait out its deadline: refuse it now.
-      for (const p of this.#queue) if (!p.settled) this.settle(p, new AppError('BROKER_UNAVAILABLE', 'The event broker is not reachable (its last batch failed or is overdue). Retry later.'));
+      const refused = new AppError('BROKER_UNAVAILABLE', 'The event broker is not reachable (its last batch failed or is overdue). Retry later.', {
+        details: { retryAfterSeconds: this.outageRetryAfterSeconds() },
+      });
+      for (const p of this.#queue) if (!p.settled) this.settle(p, refused);
       this.#queue = [];
     }
   }

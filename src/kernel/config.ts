@@ -180,6 +180,12 @@ const schema = z
     PRODUCER_ACK_TIMEOUT_MS: int(50, 120_000).default(2_000),
     /** Seconds advertised in Retry-After when the write path sheds load. */
     RETRY_AFTER_SECONDS: int(1, 3_600).default(1),
+    /**
+     * While the broker stays down, the Retry-After of the API's 503s grows from
+     * RETRY_AFTER_SECONDS by 1 s per 5 s of outage, up to this: retrying clients thin out instead
+     * of multiplying the load (issue 14). New requests still get a 202 as soon as it is back.
+     */
+    RETRY_AFTER_MAX_SECONDS: int(1, 3_600).default(5),
 
     // --- Consumers
     PG_CONSUMER_GROUP: z.string().min(1).default('session-completed.postgres'),
@@ -192,11 +198,18 @@ const schema = z
     CH_CONSUMER_METRICS_PORT: port.default(9465),
     CONSUMER_RETRY_MAX_BACKOFF_MS: int(10, 600_000).default(10_000),
     /**
-     * 10 s (heartbeat every 3 s): a SIGKILLed member's partitions move within ~10-13 s. The 30 s
-     * it was made a restarted consumer wait ~40 s for its own partitions.
-     * How long the group waits for a silent member (e.g. a SIGKILLed consumer) before reassigning its partitions.
+     * How long the group waits for a silent member (e.g. a SIGKILLed consumer) before reassigning
+     * its partitions. 10 s: they move within ~10-13 s; the 30 s it was made a restarted consumer
+     * wait ~40 s for its own partitions.
      */
     CONSUMER_SESSION_TIMEOUT_MS: int(6_000, 300_000).default(10_000),
+    /**
+     * How often a consumer heartbeats, which is how it learns that its group rebalances (a member
+     * joined or left): every member stops consuming until all have rejoined, so this bounds the
+     * pause a scale-out or scale-in costs. Unset: min(1 s, session timeout / 3). The cluster
+     * layout sets 250 ms (docs/scaling.md); each heartbeat is one small request to the broker.
+     */
+    CONSUMER_HEARTBEAT_INTERVAL_MS: int(100, 100_000).optional(),
     /**
      * kafkajs fetch: the broker answers when this many bytes are ready or after
      * CONSUMER_FETCH_MAX_WAIT_MS. kafkajs's default of 1 byte made every event its own fetch at

@@ -12,7 +12,7 @@ import { routeContract } from '../http/contract.ts';
 import type { ApiMetrics } from '../http/metrics.ts';
 import { MAX_ISSUES_PER_ITEM, MAX_ISSUES_PER_RESPONSE, limitIssues } from '../http/problem.ts';
 import { Accepted, BatchResponse, CompleteSessionBody, CompletionHeaders, DocumentedBatchBody, SessionParams } from './model.ts';
-import { type EventPublisher, type SessionDeps, parseBatch, parseCompletion, publish } from './service.ts';
+import { type EventPublisher, type SessionDeps, assertAccepting, parseBatch, parseCompletion, publish } from './service.ts';
 
 export interface SessionRoutesDeps {
   readonly publisher: EventPublisher;
@@ -28,7 +28,7 @@ const reasonOf = (error: unknown): string => (isAppError(error) ? error.code.toL
 
 const WRITE_PROBLEMS = {
   422: 'Validation failed: `issues` lists each failing field (`params.sessionId`, `headers.idempotency-key`, `body.*`) and why; or IDEMPOTENCY_KEY_REUSED: this process saw the key recently with a different body (best effort)',
-  503: 'Buffer full (OVERLOADED), the broker did not acknowledge in time (BROKER_TIMEOUT) or refused (BROKER_UNAVAILABLE), or draining: retry after Retry-After seconds with the same Idempotency-Key',
+  503: 'Buffer full (OVERLOADED), the broker did not acknowledge in time (BROKER_TIMEOUT) or is unreachable (BROKER_UNAVAILABLE: refused before the body is read, with a Retry-After that grows while the outage lasts), or draining: retry after Retry-After seconds with the same Idempotency-Key',
 } as const;
 
 export function createSessionRoutes(deps: SessionRoutesDeps) {
@@ -57,7 +57,12 @@ export function createSessionRoutes(deps: SessionRoutesDeps) {
         return { eventId: event.id, sessionId: event.data.sessionId, status: 'accepted' as const };
       },
       {
-        parse: ({ request }) => counted(() => readJsonBody(request, deps.bodyLimitBytes)),
+        // While the broker is down every write is refused anyway: say so before reading the body.
+        parse: ({ request }) =>
+          counted(async () => {
+            assertAccepting(deps.publisher);
+            return readJsonBody(request, deps.bodyLimitBytes);
+          }),
         auth: 'ingest',
         contract: {
           summary: 'Complete a session: appends SessionCompleted to Kafka, answers 202 once the broker has it (acks=all)',
@@ -113,7 +118,11 @@ export function createSessionRoutes(deps: SessionRoutesDeps) {
         return { ...summary, results };
       },
       {
-        parse: ({ request }) => counted(() => readJsonBody(request, deps.batchBodyLimitBytes)),
+        parse: ({ request }) =>
+          counted(async () => {
+            assertAccepting(deps.publisher);
+            return readJsonBody(request, deps.batchBodyLimitBytes);
+          }),
         auth: 'ingest',
         contract: {
           summary: 'Complete up to 500 sessions; one result per item (202 all accepted, 207 otherwise)',
@@ -127,7 +136,10 @@ export function createSessionRoutes(deps: SessionRoutesDeps) {
             202: { description: 'Every item accepted', schema: BatchResponse },
             207: { description: 'Some items rejected (issues) or failed (retry them after Retry-After)', schema: BatchResponse },
           },
-          problems: { 422: 'The envelope is invalid (not an object with 1-500 items)', 503: 'Draining: retry on another instance' },
+          problems: {
+            422: 'The envelope is invalid (not an object with 1-500 items)',
+            503: 'The broker is unreachable (BROKER_UNAVAILABLE: nothing in the batch was taken) or draining: retry after Retry-After seconds',
+          },
         },
       },
     );

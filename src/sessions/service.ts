@@ -54,6 +54,17 @@ export const KEY_REUSED_MESSAGE =
 /** The publisher port: resolves once the event is durably on the topic. */
 export interface EventPublisher {
   append(message: EventMessage): Promise<void>;
+  /**
+   * Why any append would be refused right now (broker down, shutting down), if it would: asked
+   * before a body is read, so such a refusal costs no parsing or validation.
+   */
+  refusal?(): AppError | undefined;
+}
+
+/** Throws the publisher's standing refusal, if it has one (see `EventPublisher.refusal`). */
+export function assertAccepting(publisher: EventPublisher): void {
+  const refused = publisher.refusal?.();
+  if (refused !== undefined) throw refused;
 }
 
 /** Flattens zod issues into `path: message` pairs, one per offending field. */

@@ -204,6 +204,70 @@ describe('GroupCommitProducer', () => {
     await p.close();
   });
 
+  test('refusal() names the standing refusal, and its Retry-After grows with the outage up to the cap', async () => {
+    const t = new ManualTransport();
+    let clock = 0;
+    const p = new GroupCommitProducer(
+      t,
+      options({ lingerMs: 0, retryAfterSeconds: 1, retryAfterStepMs: 5_000, maxRetryAfterSeconds: 4 }),
+      {},
+      () => clock,
+    );
+    expect(p.refusal()).toBeUndefined();
+    const first = p.append(msg(0)).catch((e: unknown) => e);
+    await until(() => t.batches.length === 1);
+    t.batches[0]?.fail(new Error('connection refused')); // the outage starts at clock 0
+    await first;
+    expect(p.refusal()).toBeUndefined(); // a slot is free: the next request is the probe
+    const probe = p.append(msg(1)).catch((e: unknown) => e);
+    await until(() => t.batches.length === 2);
+    const advised = (): unknown => p.refusal()?.details?.['retryAfterSeconds'];
+    expect(p.refusal()?.code).toBe('BROKER_UNAVAILABLE');
+    expect(advised()).toBe(1);
+    clock = 4_999;
+    expect(advised()).toBe(1);
+    clock = 5_000;
+    expect(advised()).toBe(2);
+    clock = 12_000;
+    expect(advised()).toBe(3);
+    clock = 60_000;
+    expect(advised()).toBe(4); // capped
+    const refused = (await p.append(msg(2)).catch((e: unknown) => e)) as AppError;
+    expect(refused.details?.['retryAfterSeconds']).toBe(4); // append refuses with the same advice
+    // The probe is acknowledged: the outage is over, and a later one starts from 1 s again.
+    t.batches[1]?.ack();
+    await probe;
+    expect(p.refusal()).toBeUndefined();
+    const third = p.append(msg(3)).catch((e: unknown) => e);
+    await until(() => t.batches.length === 3);
+    t.batches[2]?.fail(new Error('connection refused'));
+    await third;
+    const probe2 = p.append(msg(4)).catch((e: unknown) => e);
+    await until(() => t.batches.length === 4);
+    expect(advised()).toBe(1);
+    t.batches[3]?.ack();
+    await probe2;
+    await p.close();
+    expect(p.refusal()?.code).toBe('SHUTTING_DOWN');
+  });
+
+  test('without a step the outage advises the base Retry-After throughout', async () => {
+    const t = new ManualTransport();
+    let clock = 0;
+    const p = new GroupCommitProducer(t, options({ lingerMs: 0, retryAfterSeconds: 2 }), {}, () => clock);
+    const first = p.append(msg(0)).catch((e: unknown) => e);
+    await until(() => t.batches.length === 1);
+    t.batches[0]?.fail(new Error('down'));
+    await first;
+    const probe = p.append(msg(1)).catch((e: unknown) => e);
+    await until(() => t.batches.length === 2);
+    clock = 100_000;
+    expect(p.refusal()?.details?.['retryAfterSeconds']).toBe(2);
+    t.batches[1]?.ack();
+    await probe;
+    await p.close();
+  });
+
   test('close flushes what is queued, waits for acks, then refuses new appends', async () => {
     const t = new ManualTransport();
     const p = new GroupCommitProducer(t, options({ lingerMs: 10_000 }));

@@ -110,6 +110,24 @@ describe('POST /sessions/:sessionId/complete', () => {
     });
   }
 
+  test('a standing refusal (broker down) is answered before the body is read, with its own Retry-After, for both write routes', async () => {
+    let appended = 0;
+    const refusal = () => new AppError('BROKER_UNAVAILABLE', 'down', { details: { retryAfterSeconds: 4 } });
+    const { app, metrics } = makeApp({ append: () => ((appended += 1), Promise.resolve()), refusal });
+    // Not even valid JSON: had the body been read, this would be a 400.
+    const bad = new Request('http://localhost/sessions/s/complete', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    const res = await app.handle(bad);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('4');
+    expect(((await res.json()) as { code: string }).code).toBe('BROKER_UNAVAILABLE');
+    expect(bad.bodyUsed).toBe(false);
+    const batch = await app.handle(post('/sessions/complete', { items: [{ sessionId: 's1', ...body }] }));
+    expect(batch.status).toBe(503);
+    expect(batch.headers.get('retry-after')).toBe('4');
+    expect(appended).toBe(0);
+    expect(await metrics.registry.getSingleMetricAsString('events_rejected_total')).toContain('reason="broker_unavailable"');
+  });
+
   test('an unexpected publisher error is a 500 that reveals nothing', async () => {
     const { app } = makeApp({ append: () => Promise.reject(new Error('secret internals')) });
     const res = await app.handle(post('/sessions/s/complete', body));
