@@ -57,6 +57,12 @@ const DEFAULT_CAUGHT_UP_TIMEOUT_MS = 60_000;
 const YIELD_EVERY_MESSAGES = 500;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** The heartbeat interval: as configured, else min(1 s, session / 3); never over a third of the session. */
+export function heartbeatIntervalOf(options: Pick<ConsumerOptions, 'sessionTimeoutMs' | 'heartbeatIntervalMs'>): number {
+  const third = Math.floor((options.sessionTimeoutMs ?? 30_000) / 3);
+  return Math.min(options.heartbeatIntervalMs ?? 1_000, third);
+}
+
 export function createConsumer(options: ConsumerOptions): RunningConsumer {
   const { kafka, topic, dlqTopic, groupId, sink, batchMaxEvents, batchMaxWaitMs, retryMaxBackoffMs } = options;
   const label = options.metricsLabel ?? sink.name;
@@ -73,7 +79,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     // heartbeat answer, and every member stops consuming until all have rejoined (kafkajs has
     // no cooperative rebalancing). 1 s instead of kafkajs's 3 s shortens that pause when a group
     // scales (issue 13's drill); it costs one small request a second per consumer.
-    heartbeatInterval: Math.min(1_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
+    heartbeatInterval: heartbeatIntervalOf(options),
     // Issue 11: kafkajs's minBytes default (1) made every event at ordinary rates its own fetch
     // round trip, decode pass and broker request; the broker now holds a fetch until
     // fetchMinBytes are ready or fetchMaxWaitMs passed (which bounds freshness at low rates and

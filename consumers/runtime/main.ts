@@ -50,6 +50,7 @@ export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
     retryMaxBackoffMs: config.CONSUMER_RETRY_MAX_BACKOFF_MS,
     fromBeginning: args.fromBeginning ?? true,
     sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
+    ...(config.CONSUMER_HEARTBEAT_INTERVAL_MS === undefined ? {} : { heartbeatIntervalMs: config.CONSUMER_HEARTBEAT_INTERVAL_MS }),
     fetchMinBytes: config.CONSUMER_FETCH_MIN_BYTES,
     fetchMaxWaitMs: config.CONSUMER_FETCH_MAX_WAIT_MS,
     logger,

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { backoffDelayMs, decideRetry } from '../../../consumers/runtime/backoff.ts';
+import { heartbeatIntervalOf } from '../../../consumers/runtime/consumer.ts';
 import { attempt } from '../../../consumers/runtime/results.ts';
 import { bufferLimit, decideFlush } from '../../../consumers/runtime/batching.ts';
 import { DLQ_HEADERS, toDeadLetter } from '../../../consumers/runtime/dead-letter.ts';
@@ -194,5 +195,14 @@ describe('toDeadLetter', () => {
       new Date(0),
     );
     expect(String(dl.headers[DLQ_HEADERS.reason]).length).toBe(2_000);
+  });
+});
+
+describe('heartbeatIntervalOf', () => {
+  test('defaults to min(1 s, session / 3); a configured interval wins but never exceeds a third of the session', () => {
+    expect(heartbeatIntervalOf({})).toBe(1_000);
+    expect(heartbeatIntervalOf({ sessionTimeoutMs: 2_400 })).toBe(800);
+    expect(heartbeatIntervalOf({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 250 })).toBe(250);
+    expect(heartbeatIntervalOf({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 5_000 })).toBe(2_000);
   });
 });
