@@ -25,6 +25,7 @@ import { createKafka } from './kernel/kafka/client.ts';
 import { enforceTopicDurability } from './kernel/kafka/topic-durability.ts';
 import { GroupCommitProducer } from './kafka/group-commit.ts';
 import { type KafkaTransport, createKafkaTransport } from './kafka/producer.ts';
+import { MemoryGovernor } from './kernel/memory-governor.ts';
 import { createLogger, type Logger } from './kernel/observability/logger.ts';
 import { createRegistry } from './kernel/observability/metrics.ts';
 import { createSessionRoutes } from './sessions/index.ts';
@@ -151,6 +152,10 @@ export function startApi(config: Config, logger: Logger, overrides: ApiOverrides
   const server = app.server;
   if (!server) throw new AppError('INTERNAL', 'The HTTP server did not start.');
   metrics.watchInFlight(() => server.pendingRequests);
+  const stopGovernor = new MemoryGovernor({
+    limitBytes: config.API_GC_THRESHOLD_MB * 1024 * 1024,
+    onCollect: () => metrics.forcedCollections.inc(),
+  }).start();
   const connected = transport.connect();
 
   let shuttingDown: Promise<void> | undefined;
@@ -167,6 +172,7 @@ export function startApi(config: Config, logger: Logger, overrides: ApiOverrides
       }
       await transport.disconnect();
       await overrides.onShutdown?.();
+      stopGovernor();
       metrics.stop();
       logger.info('stopped');
     })());

@@ -12,6 +12,8 @@ export interface ApiMetrics {
   readonly eventsAccepted: Counter;
   readonly eventsRejected: Counter<'reason'>;
   readonly authRejected: Counter<'reason'>;
+  /** Full collections the memory governor forced (src/kernel/memory-governor.ts). */
+  readonly forcedCollections: Counter;
   readonly producerObserver: GroupCommitObserver;
   /** Registers gauges that read live values when scraped. */
   watchBuffer(read: () => { events: number; bytes: number; inFlightBatches: number }): void;
@@ -75,6 +77,11 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     registers: [registry],
   });
   const stopLagProbe = startEventLoopLagProbe((s) => loopLag.set(s));
+  const forcedCollections = new Counter({
+    name: 'memory_forced_collections_total',
+    help: 'Full garbage collections forced because JS heap plus external memory passed API_GC_THRESHOLD_MB.',
+    registers: [registry],
+  });
 
   return {
     registry,
@@ -83,6 +90,7 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     eventsAccepted,
     eventsRejected,
     authRejected,
+    forcedCollections,
     producerObserver: {
       batchSent: (events, bytes) => {
         batchSize.observe(events);
