@@ -154,7 +154,7 @@ export function startApi(config: Config, logger: Logger, overrides: ApiOverrides
   metrics.watchInFlight(() => server.pendingRequests);
   const stopGovernor = new MemoryGovernor({
     limitBytes: config.API_GC_THRESHOLD_MB * 1024 * 1024,
-    onCollect: () => metrics.forcedCollections.inc(),
+    onCollect: (_before, _after, seconds) => metrics.forcedCollections.observe(seconds),
   }).start();
   const connected = transport.connect();
 

@@ -13,7 +13,7 @@ export interface ApiMetrics {
   readonly eventsRejected: Counter<'reason'>;
   readonly authRejected: Counter<'reason'>;
   /** Full collections the memory governor forced (src/kernel/memory-governor.ts). */
-  readonly forcedCollections: Counter;
+  readonly forcedCollections: Histogram;
   readonly producerObserver: GroupCommitObserver;
   /** Registers gauges that read live values when scraped. */
   watchBuffer(read: () => { events: number; bytes: number; inFlightBatches: number }): void;
@@ -77,9 +77,10 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     registers: [registry],
   });
   const stopLagProbe = startEventLoopLagProbe((s) => loopLag.set(s));
-  const forcedCollections = new Counter({
-    name: 'memory_forced_collections_total',
-    help: 'Full garbage collections forced because JS heap plus external memory passed API_GC_THRESHOLD_MB.',
+  const forcedCollections = new Histogram({
+    name: 'memory_forced_collection_seconds',
+    help: 'Full garbage collections forced because JS heap plus external memory passed API_GC_THRESHOLD_MB, by how long each paused the process.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
     registers: [registry],
   });
 

@@ -40,7 +40,7 @@ describe('MemoryGovernor', () => {
 
   test('with large live data the next trigger is 1.5x what survived, so it does not collect over and over', () => {
     const h = fakeHeap(60 * MB, 10 * MB);
-    const g = new MemoryGovernor({ limitBytes: 48 * MB, read: h.read, collect: h.collect });
+    const g = new MemoryGovernor({ limitBytes: 48 * MB, read: h.read, collect: h.collect, now: () => 0 });
     expect(g.check()).toBe(true);
     expect(g.trigger).toBe(90 * MB);
     h.heap.garbage = 20 * MB; // 80 MB: under 90
@@ -53,6 +53,29 @@ describe('MemoryGovernor', () => {
     h.heap.garbage = 100 * MB;
     expect(g.check()).toBe(true);
     expect(g.trigger).toBe(48 * MB);
+  });
+
+  test('forced collections take at most their share of the time: after one of d ms the next waits d / share', () => {
+    let clock = 0;
+    let collections = 0;
+    const g = new MemoryGovernor({
+      limitBytes: 48 * MB,
+      maxTimeShare: 0.02,
+      now: () => clock,
+      read: () => ({ heapUsed: 100 * MB, external: 0 }), // always over: nothing is freed
+      collect: () => {
+        collections += 1;
+        clock += 20; // each takes 20 ms
+      },
+    });
+    expect(g.check()).toBe(true); // at 0, ends at 20: the next no sooner than 0 + 20 / 0.02 = 1,000
+    clock = 500;
+    expect(g.check()).toBe(false);
+    clock = 999;
+    expect(g.check()).toBe(false);
+    clock = 1_000;
+    expect(g.check()).toBe(false); // 100 MB survived: the trigger is 150 MB now
+    expect(collections).toBe(1);
   });
 
   test('a limit of 0 disables it', () => {
