@@ -188,7 +188,8 @@ const schema = z
     RETRY_AFTER_MAX_SECONDS: int(1, 3_600).default(5),
     /**
      * The API forces a full garbage collection when its JS heap plus external memory pass this
-     * many MiB (checked every 500 ms; the next threshold is 1.5x what survived). JavaScriptCore
+     * many MiB (checked every 500 ms; the next threshold is 1.5x what survived; at most 5 % of
+     * the time goes to them: src/kernel/memory-governor.ts). JavaScriptCore
      * otherwise let ~110 MB of garbage pile up at 2,000 req/s (issue 14); 0 turns it off.
      */
     API_GC_THRESHOLD_MB: int(0, 65_536).default(48),
