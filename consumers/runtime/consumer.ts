@@ -119,7 +119,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     );
   };
 
-  async function eachBatch({ batch, heartbeat, isRunning }: { batch: Batch; heartbeat(): Promise<void>; isRunning(): boolean }) {
+  async function eachBatch({ batch, heartbeat, isRunning, isStale }: { batch: Batch; heartbeat(): Promise<void>; isRunning(): boolean; isStale(): boolean }) {
     if (stopping) return;
     const { partition } = batch;
     highWatermarks.set(partition, batch.highWatermark);
@@ -132,6 +132,11 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
         sinceYield = 0;
         await yieldToEventLoop();
         if (stopping) return; // stop() is draining: what was not buffered is simply not committed
+        // A rebalance during the yield took the partition away: onJoin dropped what this batch
+        // buffered so far (the new owner re-reads it from the commit). Taking the rest would mark
+        // offsets as buffered that nobody holds, and should the partition come back, its re-fetch
+        // would skip them as "already buffered": lost. Stop here instead.
+        if (isStale() || !assigned.has(partition)) return;
       }
       if (!book.accept(partition, message.offset)) continue; // re-fetched after a rejoin: already buffered
       const step = decodeMessage(message.value);
