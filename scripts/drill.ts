@@ -364,7 +364,17 @@ async function main(): Promise<number> {
       users: pgState.users,
     };
     say(`stores: ${JSON.stringify(verify)}`);
-    if (missingPg + missingCh > 0) failures.push(`${missingPg} acknowledged events missing from Postgres, ${missingCh} from ClickHouse`);
+    if (missingPg + missingCh > 0) {
+      failures.push(`${missingPg} acknowledged events missing from Postgres, ${missingCh} from ClickHouse`);
+      // Name them (the first 20), with every attempt the client made, so a loss can be traced.
+      const missing = [...eventIds].filter((id) => !pgEvents.has(id) || !chState.raw.has(id)).slice(0, 20);
+      for (const id of missing) {
+        const mine = all.filter((r) => r.id === id);
+        const n = mine[0]?.n;
+        const attempts = all.filter((r) => r.n === n && r.p === mine[0]?.p);
+        say(`missing ${id} (postgres ${pgEvents.has(id) ? 'has it' : 'missing'}, clickhouse ${chState.raw.has(id) ? 'has it' : 'missing'}): ${JSON.stringify(attempts)}`);
+      }
+    }
     if (doubleCh > 0) failures.push(`${doubleCh} acknowledged events double-counted in ClickHouse after dedupe`);
     if (pgState.statsMismatches > 0) failures.push(`${pgState.statsMismatches} user_stats rows differ from a recomputation`);
 
