@@ -17,11 +17,12 @@ import { ensureConfiguredTopics } from '../../src/kernel/kafka/topics.ts';
 import { silentLogger } from '../../src/kernel/observability/logger.ts';
 import { migrate } from './migrate.ts';
 import { loadStackConfig, stackServices, startStack, stopStack } from '../../stack/index.ts';
-import { kafkaLibsDir } from '../../stack/install.ts';
+import { installStack, kafkaLibsDir } from '../../stack/install.ts';
+import { withStackLock } from '../../stack/lock.ts';
 import { silentStackLog, type StackLog } from '../../stack/log.ts';
 import { inspectPidFile } from '../../stack/process.ts';
 import { type ServiceDefinition, startService, stopService } from '../../stack/service.ts';
-import { REPO_ROOT as repoRoot } from '../../stack/paths.ts';
+import { REPO_ROOT as repoRoot, stackDir } from '../../stack/paths.ts';
 import { freePort } from './net.ts';
 
 export type ServiceName = 'kafka' | 'postgres' | 'clickhouse';
@@ -133,6 +134,9 @@ export async function launchPrivateStack(
   const config = loadStackConfig(env, log);
 
   mkdirSync(join(dir, 'kafka'), { recursive: true });
+  // The broker jars live once, in the shared stack's folder: on a fresh clone nothing has put
+  // them there yet (`npm run bench -- --private-stack` failed so), so install what is missing first.
+  await withStackLock(stackDir(sharedConfig), sharedConfig.STACK_START_TIMEOUT_MS, log, () => installStack(sharedConfig, log));
   const sharedLibs = kafkaLibsDir(sharedConfig);
   if (existsSync(sharedLibs)) symlinkSync(sharedLibs, kafkaLibsDir(config));
 
