@@ -59,7 +59,7 @@ export interface ConsumerOptions {
   dlqRetentionMs?: number;
   /** Kafka group session timeout (default 30 s): how soon partitions of a dead member move on. */
   sessionTimeoutMs?: number;
-  /** Heartbeat interval; default min(1 s, session timeout / 3). Bounds how late a member notices a rebalance. */
+  /** Heartbeat interval; default min(3 s, session timeout / 3). Bounds how late a member notices a rebalance. */
   heartbeatIntervalMs?: number;
   /** Fetch minBytes (default 1, kafkajs's) and the broker's longest hold of a fetch (default min(500, batchMaxWaitMs)). */
   fetchMinBytes?: number;

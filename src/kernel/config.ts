@@ -213,7 +213,7 @@ const schema = z
     /**
      * How often a consumer heartbeats, which is how it learns that its group rebalances (a member
      * joined or left): every member stops consuming until all have rejoined, so this bounds the
-     * pause a scale-out or scale-in costs. Unset: min(1 s, session timeout / 3). The cluster
+     * pause a scale-out or scale-in costs. Unset: min(3 s, session timeout / 3). The cluster
      * layout sets 250 ms (docs/scaling.md); each heartbeat is one small request to the broker.
      */
     CONSUMER_HEARTBEAT_INTERVAL_MS: int(100, 100_000).optional(),

@@ -199,9 +199,9 @@ describe('toDeadLetter', () => {
 });
 
 describe('heartbeatIntervalOf', () => {
-  test('defaults to min(1 s, session / 3); a configured interval wins but never exceeds a third of the session', () => {
-    expect(heartbeatIntervalOf({})).toBe(1_000);
-    expect(heartbeatIntervalOf({ sessionTimeoutMs: 2_400 })).toBe(800);
+  test('defaults to min(3 s, session / 3); a configured interval wins but never exceeds a third of the session', () => {
+    expect(heartbeatIntervalOf({})).toBe(3_000);
+    expect(heartbeatIntervalOf({ sessionTimeoutMs: 6_000 })).toBe(2_000);
     expect(heartbeatIntervalOf({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 250 })).toBe(250);
     expect(heartbeatIntervalOf({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 5_000 })).toBe(2_000);
   });
