@@ -166,6 +166,9 @@ function banner(config: Config, topology: Topology, key: string | undefined, lay
 
 const socketOf = (t: Target) => join(t.topology.appDir, 'supervisor.sock');
 const supervisorPidFile = (t: Target) => join(t.topology.appDir, 'supervisor.pid');
+/** `start` runs in the foreground; its pid file lets `down` from another terminal stop it too. */
+const foregroundPidFile = (t: Target) => join(t.topology.appDir, 'foreground.pid');
+const foregroundMatcher = (argv: readonly string[]): boolean => argv.some((a) => a.endsWith('scripts/system.ts')) && argv.includes('start');
 const supervisorMatcher = cmdlineHas(process.execPath.split('/').pop() ?? 'bun', join(REPO_ROOT, 'scripts/system.ts'), 'supervise');
 
 /** Runs the topology's processes under a supervisor that answers on a unix socket. */
@@ -254,6 +257,8 @@ async function start(t: Target): Promise<void> {
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  writeFileSync(foregroundPidFile(t), `${process.pid}\n`);
+  process.on('exit', () => removeFile(foregroundPidFile(t)));
   try {
     await running.launched;
   } catch (error) {
@@ -326,6 +331,15 @@ async function down(t: Target): Promise<void> {
     log.info(`supervisor and its processes: ${outcome} (pid ${state.pid})`);
   }
   removeFile(pidFile);
+  // A foreground `npm start` in another terminal: SIGTERM makes it stop its processes (they
+  // drain and commit) and the servers, as Ctrl-C would. Without this, its API and consumers
+  // kept running against stopped servers.
+  const foreground = inspectPidFile(foregroundPidFile(t), foregroundMatcher);
+  if (foreground.state === 'running') {
+    const outcome = await stopProcess(foreground.pid, foregroundMatcher, { signal: 'SIGTERM', timeoutMs: t.config.SHUTDOWN_TIMEOUT_MS * 3 + 30_000 });
+    log.info(`'npm start' (foreground, pid ${foreground.pid}) and its processes: ${outcome}`);
+  }
+  removeFile(foregroundPidFile(t));
   for (const [name, script] of LEGACY_APPS) {
     const file = join(t.topology.appDir, `${name}.pid`);
     const matcher = cmdlineHas(process.execPath.split('/').pop() ?? 'bun', join(REPO_ROOT, script));
