@@ -121,12 +121,15 @@ export class GroupCommitProducer {
    */
   refusal(): AppError | undefined {
     if (this.#closed) return new AppError('SHUTTING_DOWN', 'The service is shutting down; retry on another instance.');
-    if (this.#brokerDown && this.#inFlight.size >= this.options.maxInFlightBatches) {
-      return new AppError('BROKER_UNAVAILABLE', 'The event broker is not reachable (its last batch failed or is overdue). Retry later.', {
-        details: { retryAfterSeconds: this.outageRetryAfterSeconds() },
-      });
-    }
+    if (this.#brokerDown && this.#inFlight.size >= this.options.maxInFlightBatches) return this.brokerDownError();
     return undefined;
+  }
+
+  /** The refusal while the broker is down, with the outage's Retry-After. */
+  private brokerDownError(): AppError {
+    return new AppError('BROKER_UNAVAILABLE', 'The event broker is not reachable (its last batch failed or is overdue). Retry later.', {
+      details: { retryAfterSeconds: this.outageRetryAfterSeconds() },
+    });
   }
 
   /** The Retry-After advised while the broker is down (see `refusal`). */
@@ -263,9 +266,7 @@ export class GroupCommitProducer {
     }
     if (this.#brokerDown) {
       // Whatever queued behind the stuck batch would wait out its deadline: refuse it now.
-      const refused = new AppError('BROKER_UNAVAILABLE', 'The event broker is not reachable (its last batch failed or is overdue). Retry later.', {
-        details: { retryAfterSeconds: this.outageRetryAfterSeconds() },
-      });
+      const refused = this.brokerDownError();
       for (const p of this.#queue) if (!p.settled) this.settle(p, refused);
       this.#queue = [];
     }

@@ -42,6 +42,12 @@ export function createSessionRoutes(deps: SessionRoutesDeps) {
       throw error;
     }
   };
+  /** Both write routes' parser. While the broker is down every write is refused anyway: say so before reading the body. */
+  const parseWrite = (request: Request, limitBytes: number) =>
+    counted(async () => {
+      assertAccepting(deps.publisher);
+      return readJsonBody(request, limitBytes);
+    });
   return new Elysia({ name: 'sessions' })
     .use(routeContract)
     .post(
@@ -57,12 +63,7 @@ export function createSessionRoutes(deps: SessionRoutesDeps) {
         return { eventId: event.id, sessionId: event.data.sessionId, status: 'accepted' as const };
       },
       {
-        // While the broker is down every write is refused anyway: say so before reading the body.
-        parse: ({ request }) =>
-          counted(async () => {
-            assertAccepting(deps.publisher);
-            return readJsonBody(request, deps.bodyLimitBytes);
-          }),
+        parse: ({ request }) => parseWrite(request, deps.bodyLimitBytes),
         auth: 'ingest',
         contract: {
           summary: 'Complete a session: appends SessionCompleted to Kafka, answers 202 once the broker has it (acks=all)',
@@ -118,11 +119,7 @@ export function createSessionRoutes(deps: SessionRoutesDeps) {
         return { ...summary, results };
       },
       {
-        parse: ({ request }) =>
-          counted(async () => {
-            assertAccepting(deps.publisher);
-            return readJsonBody(request, deps.batchBodyLimitBytes);
-          }),
+        parse: ({ request }) => parseWrite(request, deps.batchBodyLimitBytes),
         auth: 'ingest',
         contract: {
           summary: 'Complete up to 500 sessions; one result per item (202 all accepted, 207 otherwise)',

@@ -103,7 +103,7 @@ export function clusterEnv(env: Readonly<Record<string, string | undefined>>, la
     HTTP_PORT: String(layout.publicPort),
     API_WORKERS: '1',
     // A SIGKILLed consumer's partitions must be served again within 15 s (issue 13): with 10 s
-    // (the default) the drill measured 15.8-16.9 s on a loaded box; 6 s (heartbeat 2 s) leaves room.
+    // (the default) the drill measured 15.8-16.9 s on a loaded box; 6 s leaves room (7.2-9.3 s measured).
     CONSUMER_SESSION_TIMEOUT_MS: env.CONSUMER_SESSION_TIMEOUT_MS ?? '6000',
     // Members learn of a rebalance from a heartbeat answer and all stop until every one has
     // rejoined: a 1 s heartbeat made each scale step pause both groups 0.4-0.8 s (the drill).
