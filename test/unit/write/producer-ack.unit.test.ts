@@ -1,0 +1,55 @@
+/**
+ * The checks the kafkajs adapter makes on every send (src/kafka/producer.ts): kafkajs 2.2.4 can
+ * resolve a sendBatch without having written the partitions whose leader moved during its
+ * retries, so the adapter compares what it sent with what the answer acknowledges, and replaces
+ * the producer when the broker says its sequence numbers broke.
+ */
+import { describe, expect, test } from 'bun:test';
+import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs';
+import { breaksProducerSequence, unacknowledgedPartitions } from '../../../src/kafka/producer.ts';
+
+const ack = (partition: number, errorCode = 0) => ({ partition, errorCode });
+
+describe('unacknowledgedPartitions', () => {
+  test('every partition sent to is acknowledged: nothing missing', () => {
+    expect(unacknowledgedPartitions([0, 3, 5, 3], [ack(5), ack(0), ack(3)])).toEqual([]);
+  });
+
+  test('names the partitions the answer leaves out (the moved leader of a retried send)', () => {
+    // Sent to partitions 0-5; the answer holds only what brokers 2 and 3 acknowledged first.
+    expect(unacknowledgedPartitions([0, 1, 2, 3, 4, 5], [ack(1), ack(2), ack(4), ack(5)])).toEqual([0, 3]);
+  });
+
+  test('an entry with an error code does not count as written', () => {
+    expect(unacknowledgedPartitions([1, 2], [ack(1), ack(2, 6)])).toEqual([2]);
+  });
+
+  test('an empty answer to a non-empty send misses everything', () => {
+    expect(unacknowledgedPartitions(new Set([4, 2]), [])).toEqual([2, 4]);
+  });
+});
+
+describe('breaksProducerSequence', () => {
+  const protocol = (type: string, message: string) => {
+    const e = new KafkaJSProtocolError(message);
+    (e as { type: string }).type = type;
+    return e;
+  };
+
+  test('an out-of-order sequence, directly or as the cause kafkajs wraps it in', () => {
+    const oos = protocol('OUT_OF_ORDER_SEQUENCE_NUMBER', 'The broker received an out of order sequence number');
+    expect(breaksProducerSequence(oos)).toBe(true);
+    expect(breaksProducerSequence(new KafkaJSNonRetriableError(oos))).toBe(true);
+  });
+
+  test('an unknown producer id or a fenced epoch', () => {
+    expect(breaksProducerSequence(protocol('UNKNOWN_PRODUCER_ID', 'This exception is raised by the broker if it could not locate the producer metadata'))).toBe(true);
+    expect(breaksProducerSequence(protocol('INVALID_PRODUCER_EPOCH', 'Producer attempted an operation with an old epoch'))).toBe(true);
+  });
+
+  test('an outage is not a reason to replace the producer', () => {
+    expect(breaksProducerSequence(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092'))).toBe(false);
+    expect(breaksProducerSequence(protocol('NOT_LEADER_FOR_PARTITION', 'This server is not the leader for that topic-partition'))).toBe(false);
+    expect(breaksProducerSequence('not an error')).toBe(false);
+  });
+});
