@@ -104,6 +104,13 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
   const highWatermarks = new Map<number, string>();
   let assigned = new Set<number>();
   let joined = false;
+  /**
+   * The resume metric: when this member last joined (epoch ms), until the first commit after it,
+   * and whether events were already waiting at the join (else that commit only says when traffic
+   * came back, and is not counted).
+   */
+  let joinedAt: number | undefined;
+  let waitingAtJoin = false;
   let stopping = false;
   let started: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
@@ -129,6 +136,8 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     highWatermarks.set(partition, batch.highWatermark);
     setLag(partition, BigInt(batch.firstOffset() ?? batch.highWatermark));
     const arrivedAt = performance.now();
+    const first = batch.messages[0];
+    if (joinedAt !== undefined && first !== undefined && Number(first.timestamp) < joinedAt) waitingAtJoin = true;
     let sinceYield = 0;
     for (const message of batch.messages) {
       if (++sinceYield >= YIELD_EVERY_MESSAGES) {
@@ -304,6 +313,14 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       book.markCommitted(partition, offset);
       setLag(partition, BigInt(offset));
     }
+    if (joinedAt !== undefined) {
+      const ms = committedAt - joinedAt;
+      if (waitingAtJoin) {
+        metrics.rebalanceResume.observe({ consumer: label }, ms / 1000);
+        log.info({ resumeMs: ms }, 'first commit since joining the group');
+      }
+      joinedAt = undefined;
+    }
     metrics.eventsWritten.inc({ consumer: label }, events.length - notWritten);
     const freshness = metrics.freshness.labels({ consumer: label }); // label lookup once per batch, not per event
     for (const e of events) freshness.observe(Math.max(0, committedAt - Date.parse(e.receivedAt)) / 1000);
@@ -353,6 +370,8 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       }
     }
     joined = true;
+    joinedAt = partitions.length > 0 ? now() : undefined;
+    waitingAtJoin = false;
     log.info({ partitions }, 'joined the group');
   }
 
@@ -377,6 +396,11 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       if (await ensureDeadLetterTopic(admin, { dlqTopic, retentionMs: options.dlqRetentionMs ?? DEFAULT_TOPIC_RETENTION_MS })) {
         log.info({ dlqTopic }, 'created the dead-letter topic');
       }
+      // Be ready to write before taking partitions: a member that joins makes the whole group
+      // rebalance, and partitions handed to it wait for its first write. Connecting the store here
+      // takes that off the rebalance (issue 13). A store that is down does not stop the start:
+      // the run loop retries the write as it would any other.
+      await sink.ping?.().catch((error: unknown) => log.warn({ error: describeError(error) }, 'the store did not answer before joining; writes will retry'));
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning ?? false });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });

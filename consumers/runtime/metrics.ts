@@ -15,6 +15,7 @@ export interface ConsumerMetrics {
   readonly idempotencyConflicts: Counter<'consumer'>;
   readonly lag: Gauge<'consumer' | 'topic' | 'partition'>;
   readonly freshness: Histogram<'consumer'>;
+  readonly rebalanceResume: Histogram<'consumer'>;
 }
 
 function getOrCreate<T>(registry: Registry, name: string, make: () => T): T {
@@ -105,6 +106,15 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
         labelNames: ['consumer'],
         // Fine between 0.5 and 3 s, where the freshness goals (1 s Postgres, 2 s ClickHouse) are judged.
         buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.625, 0.75, 0.875, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 5, 7.5, 10, 30, 60, 300],
+        registers,
+      }),
+    ),
+    rebalanceResume: getOrCreate(registry, 'consumer_rebalance_resume_seconds', () =>
+      new Histogram({
+        name: 'consumer_rebalance_resume_seconds',
+        help: 'From joining the group (start or rebalance) to the first commit after it: how long a join kept this member\'s partitions from being written.',
+        labelNames: ['consumer'],
+        buckets: [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30],
         registers,
       }),
     ),

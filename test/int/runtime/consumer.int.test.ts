@@ -110,6 +110,30 @@ describe('consumer runtime (real Kafka)', () => {
     expect(consumer.isJoined?.()).toBe(true);
   });
 
+  test('connects the store before joining, and times the resume after a join only when events were waiting', async () => {
+    const waiting = await topicFor('rt-resume-waiting', 2);
+    await waiting.send(events(50));
+    const pings: boolean[] = [];
+    const sink = new RecordingSink();
+    const pinged: BatchSink = { name: sink.name, write: (e) => sink.write(e), ping: async () => void pings.push(first.consumer.isJoined?.() ?? false) };
+    const first = startConsumer(waiting, pinged);
+    await first.consumer.start();
+    await first.consumer.whenCaughtUp(30_000);
+    expect(pings[0]).toBe(false); // the store was asked before the member held any partition
+    expect(await metricValue(first.registry, 'consumer_rebalance_resume_seconds')).toBe(1);
+
+    // Joined with nothing waiting: the first commit only says when traffic came, not counted.
+    const idle = await topicFor('rt-resume-idle', 2);
+    const second = startConsumer(idle, new RecordingSink());
+    await second.consumer.start();
+    await waitFor('the consumer joined', () => second.consumer.isJoined?.() === true, 20_000);
+    await Bun.sleep(1_500);
+    await idle.send(events(20));
+    await second.consumer.whenCaughtUp(30_000);
+    expect(await metricValue(second.registry, 'consumer_events_written_total')).toBe(20);
+    expect(await metricValue(second.registry, 'consumer_rebalance_resume_seconds')).toBe(0);
+  });
+
   test('a partial batch is flushed after batchMaxWaitMs', async () => {
     const t = await topicFor('rt-wait', 1);
     const sink = new RecordingSink();
