@@ -7,6 +7,7 @@
  *   bun scripts/system.ts up [--cluster]            the same in the background (a detached supervisor)
  *   bun scripts/system.ts down [--cluster]          stops the app processes and the servers (data is kept)
  *   bun scripts/system.ts status [--cluster]        servers, processes, pids, readiness, restarts
+ *   bun scripts/system.ts cpu [--seconds=N]         the share of a core each server and process used over N s
  *   bun scripts/system.ts scale GROUP N [--cluster] GROUP = consumer-postgres | consumer-clickhouse | api
  *   bun scripts/system.ts rolling-restart [GROUP] [--cluster]   one instance at a time (default: api)
  *
@@ -43,6 +44,7 @@ import { terminalLogLine } from '../stack/terminal-log.ts';
 import { type AppGroup, clusterTopology, launchTopology, SCALABLE_GROUPS, singleTopology, specWith, type Topology } from '../stack/topology.ts';
 import { newApiKey } from './lib/api-key.ts';
 import { migrate } from './lib/migrate.ts';
+import { processTree, sampleProc } from './lib/proc.ts';
 
 const log = consoleStackLog('[system]');
 
@@ -374,6 +376,40 @@ async function status(t: Target): Promise<void> {
   }
 }
 
+/**
+ * `npm run cpu [-- --seconds=N]`: the share of a core each part of the running system used over
+ * N seconds (default 30), read from /proc: every server with its child processes (Postgres'
+ * backends), every app process, the supervisor; the total; and what the host's hypervisor took
+ * meanwhile (steal), which makes any figure from a shared machine less certain. With no traffic
+ * this is issue 11's idle figure for `npm run up` (docs/performance.md).
+ */
+async function cpu(t: Target, flags: Map<string, string>): Promise<void> {
+  const windowS = Number(flags.get('seconds') ?? 30);
+  if (!(windowS >= 1 && windowS <= 3_600)) throw new AppError('CONFIG_INVALID', '--seconds must be between 1 and 3600');
+  // tree: the process with its children (Postgres' backends); the supervisor alone, since its
+  // children are the app processes, counted on their own lines.
+  const parts: Array<{ name: string; pid: number; tree: boolean }> = [];
+  for (const s of t.layout ? await clusterStatus(t.config, t.layout) : await stackStatus(t.config)) if (s.pid !== undefined) parts.push({ name: s.name, pid: s.pid, tree: true });
+  const res = await ask(t, '/status');
+  if (res?.ok) for (const p of (await res.json()) as ProcStatus[]) if (p.pid !== undefined) parts.push({ name: p.name, pid: p.pid, tree: true });
+  const supervisor = inspectPidFile(supervisorPidFile(t), supervisorMatcher);
+  if (supervisor.state === 'running') parts.push({ name: 'supervisor', pid: supervisor.pid, tree: false });
+  if (parts.length === 0) throw new AppError('STACK_FAILED', `nothing is running: start it with 'npm run up${t.layout ? ' -- --cluster' : ''}'`);
+  // A tree's CPU counts its live members and what its reaped children left in cutime/cstime.
+  const cpuOf = ({ pid, tree }: { pid: number; tree: boolean }) =>
+    tree ? processTree(pid).reduce((sum, p, i) => sum + ((i === 0 ? sampleProc(p)?.cpuWithChildrenSeconds : sampleProc(p)?.cpuSeconds) ?? 0), 0) : (sampleProc(pid)?.cpuSeconds ?? 0);
+  const steal = () => Number(readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/)[8] ?? 0) / 100;
+  const before = parts.map(cpuOf);
+  const stealBefore = steal();
+  log.info(`measuring ${parts.length} processes for ${windowS} s…`);
+  await Bun.sleep(windowS * 1_000);
+  const shares = parts.map((p, i) => ({ name: p.name, pid: p.pid, share: Math.max(0, cpuOf(p) - (before[i] ?? 0)) / windowS }));
+  console.log(`${'PART'.padEnd(22)} ${'PID'.padEnd(8)} CORE`);
+  for (const s of shares) console.log(`${s.name.padEnd(22)} ${String(s.pid).padEnd(8)} ${s.share.toFixed(4)}`);
+  console.log(`${'total'.padEnd(31)} ${shares.reduce((a, s) => a + s.share, 0).toFixed(4)}`);
+  console.log(`host steal meanwhile: ${((steal() - stealBefore) / windowS).toFixed(3)} core (the hypervisor's; not the system's)`);
+}
+
 async function control(t: Target, path: string): Promise<void> {
   const res = await ask(t, path, 'POST');
   if (res === undefined) throw new AppError('STACK_FAILED', `no supervisor answers on ${socketOf(t)}: start it with 'npm run up${t.layout ? ' -- --cluster' : ''}'`);
@@ -403,6 +439,9 @@ try {
     case 'status':
       await status(t);
       break;
+    case 'cpu':
+      await cpu(t, flags);
+      break;
     case 'scale': {
       const [, group, n] = positional;
       if (group === undefined || n === undefined) throw new AppError('CONFIG_INVALID', `usage: scale ${SCALABLE_GROUPS.join('|')} N [--cluster]`);
@@ -413,7 +452,7 @@ try {
       await control(t, `/rolling-restart/${positional[1] ?? 'api'}`);
       break;
     default:
-      console.error('usage: bun scripts/system.ts start|up|down|status|scale GROUP N|rolling-restart [GROUP]  [--cluster [--api=N] [--consumers=M]]');
+      console.error('usage: bun scripts/system.ts start|up|down|status|cpu [--seconds=N]|scale GROUP N|rolling-restart [GROUP]  [--cluster [--api=N] [--consumers=M]]');
       process.exit(2);
   }
   if (command !== 'start' && command !== 'supervise') process.exit(0);
