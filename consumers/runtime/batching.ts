@@ -26,6 +26,19 @@ export function decideFlush(input: FlushInput): FlushDecision {
 }
 
 /**
+ * How long the oldest buffered message has waited, for `decideFlush`: the longer of its time in
+ * the buffer (monotonic) and its time since it was produced (the Kafka timestamp, set by the API
+ * from its clock when it accepted the event). Counting from production means the batch wait is
+ * part of the freshness budget rather than added to it: an event that already waited at the
+ * broker (a fetch held up to its max wait, or partitions without an owner during a rebalance) is
+ * written at once instead of waiting a full batch interval more. The time in the buffer still
+ * bounds the wait if the producer's clock runs behind ours.
+ */
+export function oldestWaitMs(bufferedForMs: number, producedAgoMs: number): number {
+  return Math.max(bufferedForMs, Number.isFinite(producedAgoMs) ? producedAgoMs : 0, 0);
+}
+
+/**
  * How many messages may sit in the buffer before the fetch loop holds back: two batches, so
  * the next batch is fetched and decoded while the sink writes the current one.
  */

@@ -6,7 +6,7 @@
  *   dead letter and appends it to the buffer. When the buffer is full it holds the fetch (and
  *   keeps heartbeating), which is how a partition "waits" while the sink is failing;
  * - the run loop takes up to `batchMaxEvents` messages when the batch is full or the oldest one
- *   has waited `batchMaxWaitMs`, dead-letters the bad ones, hands the events to the sink once,
+ *   has waited `batchMaxWaitMs` since it was produced (batching.ts `oldestWaitMs`), dead-letters the bad ones, hands the events to the sink once,
  *   and only then commits, per partition, the highest offset + 1.
  * A failure in any of those steps is retried with capped exponential backoff: no skip, no
  * commit, no crash loop. The one exception is a write the store refuses for what is in it
@@ -22,7 +22,7 @@ import { DEFAULT_TOPIC_RETENTION_MS } from '../../src/kernel/config.ts';
 import type { SessionCompleted } from '../../src/kernel/events/session-completed.ts';
 import { ensureDeadLetterTopic } from '../../src/kernel/kafka/topics.ts';
 import { decideRetry } from './backoff.ts';
-import { bufferLimit, decideFlush } from './batching.ts';
+import { bufferLimit, decideFlush, oldestWaitMs } from './batching.ts';
 import { afterSlice, nextBisectStep, startBisection, type RefusedEvent } from './bisect.ts';
 import { storeRejectionHeaders, toDeadLetter } from './dead-letter.ts';
 import { decodeMessage } from './decode.ts';
@@ -38,6 +38,8 @@ type Buffered =
       readonly partition: number;
       readonly offset: string;
       readonly arrivedAt: number;
+      /** The Kafka timestamp (epoch ms): when the API produced it. */
+      readonly producedAt: number;
       readonly kind: 'ok';
       readonly event: SessionCompleted;
       /** Kept for a dead letter, should the store refuse the event (the original bytes go to the DLQ). */
@@ -47,6 +49,7 @@ type Buffered =
       readonly partition: number;
       readonly offset: string;
       readonly arrivedAt: number;
+      readonly producedAt: number;
       readonly kind: 'dlq';
       readonly failure: DeadLetter;
       readonly message: KafkaMessage;
@@ -153,10 +156,11 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       }
       if (!book.accept(partition, message.offset)) continue; // re-fetched after a rejoin: already buffered
       const step = decodeMessage(message.value);
+      const producedAt = Number(message.timestamp);
       buffer.push(
         step.kind === 'ok'
-          ? { partition, offset: message.offset, arrivedAt, kind: 'ok', event: step.value, message }
-          : { partition, offset: message.offset, arrivedAt, kind: 'dlq', failure: step, message },
+          ? { partition, offset: message.offset, arrivedAt, producedAt, kind: 'ok', event: step.value, message }
+          : { partition, offset: message.offset, arrivedAt, producedAt, kind: 'dlq', failure: step, message },
       );
     }
     wake.notify();
@@ -333,7 +337,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       const oldest = buffer[0];
       const decision = decideFlush({
         buffered: buffer.length,
-        oldestAgeMs: oldest === undefined ? 0 : performance.now() - oldest.arrivedAt,
+        oldestAgeMs: oldest === undefined ? 0 : oldestWaitMs(performance.now() - oldest.arrivedAt, now() - oldest.producedAt),
         maxEvents: batchMaxEvents,
         maxWaitMs: batchMaxWaitMs,
         draining: stopping,

@@ -134,6 +134,18 @@ describe('consumer runtime (real Kafka)', () => {
     expect(await metricValue(second.registry, 'consumer_rebalance_resume_seconds')).toBe(0);
   });
 
+  test('events already older than batchMaxWaitMs when fetched are written at once, not a batch interval later', async () => {
+    const t = await topicFor('rt-produced-age', 2);
+    await t.send(events(30));
+    const sink = new RecordingSink();
+    // The consumer's clock runs 60 s ahead of the producer's: every event is 60 s old when
+    // fetched. Counting from the fetch, a 30 s batch wait would hold them past this test's 10 s.
+    const { consumer } = startConsumer(t, sink, { batchMaxEvents: 1_000, batchMaxWaitMs: 30_000, now: () => Date.now() + 60_000 });
+    await consumer.start();
+    await consumer.whenCaughtUp(10_000);
+    expect(sink.events.length).toBe(30);
+  });
+
   test('a partial batch is flushed after batchMaxWaitMs', async () => {
     const t = await topicFor('rt-wait', 1);
     const sink = new RecordingSink();

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { backoffDelayMs, decideRetry } from '../../../consumers/runtime/backoff.ts';
 import { heartbeatIntervalOf } from '../../../consumers/runtime/consumer.ts';
 import { attempt } from '../../../consumers/runtime/results.ts';
-import { bufferLimit, decideFlush } from '../../../consumers/runtime/batching.ts';
+import { bufferLimit, decideFlush, oldestWaitMs } from '../../../consumers/runtime/batching.ts';
 import { DLQ_HEADERS, toDeadLetter } from '../../../consumers/runtime/dead-letter.ts';
 import { classifyDecodeFailure, decodeMessage } from '../../../consumers/runtime/decode.ts';
 import { OffsetBook, isCaughtUp, nextOffsets, partitionLag } from '../../../consumers/runtime/offsets.ts';
@@ -109,6 +109,20 @@ describe('decideFlush', () => {
   });
   test('the buffer holds two batches', () => {
     expect(bufferLimit(5_000)).toBe(10_000);
+  });
+});
+
+describe('oldestWaitMs', () => {
+  test('counts from production: an event that waited at the broker is not held a full interval more', () => {
+    // fetched 10 ms ago, produced 450 ms ago (a fetch held by the broker): with a 200 ms batch wait, flush now
+    expect(oldestWaitMs(10, 450)).toBe(450);
+    expect(decideFlush({ buffered: 5, oldestAgeMs: oldestWaitMs(10, 450), maxEvents: 100, maxWaitMs: 200, draining: false })).toEqual({ kind: 'flush', count: 5 });
+  });
+
+  test('the time in the buffer still bounds the wait when the producer clock is behind or unreadable', () => {
+    expect(oldestWaitMs(300, -5_000)).toBe(300);
+    expect(oldestWaitMs(120, Number.NaN)).toBe(120);
+    expect(oldestWaitMs(-1, -1)).toBe(0);
   });
 });
 
