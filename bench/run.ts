@@ -212,14 +212,17 @@ const ctx: BenchContext = {
 };
 
 // ---- scenarios, one after the other
-// A fresh private broker spends its first minute of load JIT-compiling (its C2 compiler threads
+// A fresh private broker spends its first minutes of load JIT-compiling (its C2 compiler threads
 // used as much CPU as its request handlers in a 60 s window), which a long-running broker has
-// done long ago: warm the whole pipeline up once, unmeasured, before the scenarios.
+// done long ago: warm the whole pipeline up once, unmeasured, before the scenarios. 30 s was not
+// enough: the seed scenario's p99 right after it was 80 ms in the 2026-12-03 full run, and in an
+// A/B made next 18 ms in its first round and 5.3 ms in its second (docs/performance.md).
+const WARMUP_S = 90;
 if (privateStack && !args.quick) {
-  log('warming up the private stack (30 s at 2,000 req/s through the API and both consumers; not measured)');
+  log(`warming up the private stack (${WARMUP_S} s at 2,000 req/s through the API and both consumers; not measured)`);
   const warm = await startSystem(ctx, 'api', 'warmup', { consumers: true });
   try {
-    await runOha(oha, { ...ohaRequest(ctx, warm.url), connections: 32, durationS: 30, qps: 2_000 });
+    await runOha(oha, { ...ohaRequest(ctx, warm.url), connections: 32, durationS: WARMUP_S, qps: 2_000 });
   } finally {
     await warm.stop();
   }
