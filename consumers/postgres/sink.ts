@@ -30,5 +30,6 @@ export function createPostgresSink(store: SessionStore, logger: Logger, name = '
       return { conflicts: conflicts.map((c) => ({ index: c.index, reason: conflictReason(c) })) };
     },
     ping: () => store.ping(),
+    warm: () => store.warm(),
   };
 }

@@ -54,6 +54,8 @@ export interface SessionStore {
   apply(batch: readonly SessionRow[] | KeyedBatch): Promise<ApplyResult>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
+  /** Connects a pooled connection and creates its temp tables, so the first apply does not. */
+  warm(): Promise<void>;
 }
 
 const NOTHING_APPLIED: ApplyResult = { rows: 0, sessionsWritten: 0, usersAffected: 0, usersIncremented: 0, usersRecomputed: 0 };
@@ -124,6 +126,23 @@ export function createPgSessionStore(pool: Pool): SessionStore {
     }
   }
 
+  async function warm(): Promise<void> {
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw new AppError('STORE_UNAVAILABLE', 'cannot connect to Postgres', { cause: error });
+    }
+    try {
+      if (!prepared.has(client)) {
+        await client.query(CREATE_TEMP_TABLES);
+        prepared.add(client);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
   async function ping(): Promise<void> {
     try {
       await pool.query('SELECT 1');
@@ -132,5 +151,5 @@ export function createPgSessionStore(pool: Pool): SessionStore {
     }
   }
 
-  return { apply, ping };
+  return { apply, ping, warm };
 }

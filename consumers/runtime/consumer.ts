@@ -404,7 +404,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       // rebalance, and partitions handed to it wait for its first write. Connecting the store here
       // takes that off the rebalance (issue 13). A store that is down does not stop the start:
       // the run loop retries the write as it would any other.
-      await sink.ping?.().catch((error: unknown) => log.warn({ error: describeError(error) }, 'the store did not answer before joining; writes will retry'));
+      await (sink.warm ?? sink.ping)?.call(sink).catch((error: unknown) => log.warn({ error: describeError(error) }, 'the store did not answer before joining; writes will retry'));
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning ?? false });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });

@@ -33,6 +33,12 @@ export interface BatchSink {
   write(events: readonly SessionCompleted[]): Promise<void | WriteReport>;
   /** Optional readiness probe (e.g. `SELECT 1`): throw or reject when the store is unreachable. */
   ping?(): Promise<void>;
+  /**
+   * Optional: get ready for the first write (connect, prepare per-connection state). Called once,
+   * before the consumer joins its group; `ping` stands in when absent. A failure is logged, not
+   * fatal: the first write retries as any other.
+   */
+  warm?(): Promise<void>;
 }
 
 export interface ConsumerOptions {

@@ -8,8 +8,10 @@ import { projectBatch } from '../../../consumers/postgres/projection.ts';
 import { createPgSessionStore, type SessionStore } from '../../../consumers/postgres/store.ts';
 import type { SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 import { makeEvent } from '../../support/events.ts';
+import { createPgPool } from '../../../src/kernel/postgres/pool.ts';
 import {
   aggregateFromSessions,
+  config,
   createScratchDb,
   readSnapshot,
   referenceModel,
@@ -147,4 +149,26 @@ describe('Postgres session store', () => {
     }
     await expectExact();
   });
+});
+
+test('warm() prepares a pooled connection (its temp tables) before the first batch, and says when Postgres is down', async () => {
+  const one = await createScratchDb('t_warm', 1); // one connection: every query below gets the same one
+  try {
+    const staging = async () => (await one.pool.query<{ ok: boolean }>("SELECT to_regclass('pg_temp.session_staging') IS NOT NULL AS ok")).rows[0]?.ok;
+    expect(await staging()).toBe(false);
+    const warmed = createPgSessionStore(one.pool);
+    await warmed.warm();
+    expect(await staging()).toBe(true);
+    await warmed.warm(); // once per connection: a second call creates nothing and does not fail
+    const result = await warmed.apply(projectBatch([makeEvent({ sessionId: 'warm-1', userId: 'warm-user', completedAt: Date.now() - 1_000, clientLagMs: 1_000 })]));
+    expect(result.sessionsWritten).toBe(1);
+  } finally {
+    await one.cleanup();
+  }
+  const unreachable = createPgPool({ ...config, DATABASE_URL: 'postgres://nobody:none@127.0.0.1:1/none' }, { max: 1, applicationName: 'test-warm-down' });
+  try {
+    await expect(createPgSessionStore(unreachable).warm()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  } finally {
+    await unreachable.end();
+  }
 });
