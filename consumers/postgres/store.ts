@@ -65,23 +65,33 @@ export function createPgSessionStore(pool: Pool): SessionStore {
   // Temp tables live as long as their connection: create them once per pooled connection.
   const prepared = new WeakSet<PoolClient>();
 
-  async function apply(batch: readonly SessionRow[] | KeyedBatch): Promise<ApplyResult> {
-    // A batch with keyed events records their hashes first; any other is just its rows.
-    const keyed = isKeyed(batch) && batch.keys.length > 0 ? batch : undefined;
-    const direct = keyed !== undefined ? undefined : isKeyed(batch) ? batch.rows(new Map()) : batch;
-    if (direct !== undefined && direct.length === 0) return NOTHING_APPLIED;
+  /** A pooled connection with its temp tables; a connection that cannot make them is discarded. */
+  async function preparedClient(): Promise<PoolClient> {
     let client: PoolClient;
     try {
       client = await pool.connect();
     } catch (error) {
       throw new AppError('STORE_UNAVAILABLE', 'cannot connect to Postgres', { cause: error });
     }
+    if (prepared.has(client)) return client;
+    try {
+      await client.query(CREATE_TEMP_TABLES);
+    } catch (error) {
+      client.release(true);
+      throw new AppError('STORE_UNAVAILABLE', 'could not prepare a Postgres connection', { cause: error });
+    }
+    prepared.add(client);
+    return client;
+  }
+
+  async function apply(batch: readonly SessionRow[] | KeyedBatch): Promise<ApplyResult> {
+    // A batch with keyed events records their hashes first; any other is just its rows.
+    const keyed = isKeyed(batch) && batch.keys.length > 0 ? batch : undefined;
+    const direct = keyed !== undefined ? undefined : isKeyed(batch) ? batch.rows(new Map()) : batch;
+    if (direct !== undefined && direct.length === 0) return NOTHING_APPLIED;
+    const client = await preparedClient();
     let broken = false;
     try {
-      if (!prepared.has(client)) {
-        await client.query(CREATE_TEMP_TABLES);
-        prepared.add(client);
-      }
       // Three round trips per batch (the event loop may be busy decoding, so each one costs):
       // BEGIN + lock, the COPY, then upsert + recompute + commit as one simple-protocol string.
       // If a statement of that string fails, the rest do not run and the catch rolls back.
@@ -127,20 +137,7 @@ export function createPgSessionStore(pool: Pool): SessionStore {
   }
 
   async function warm(): Promise<void> {
-    let client: PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (error) {
-      throw new AppError('STORE_UNAVAILABLE', 'cannot connect to Postgres', { cause: error });
-    }
-    try {
-      if (!prepared.has(client)) {
-        await client.query(CREATE_TEMP_TABLES);
-        prepared.add(client);
-      }
-    } finally {
-      client.release();
-    }
+    (await preparedClient()).release();
   }
 
   async function ping(): Promise<void> {
