@@ -145,8 +145,8 @@ export async function rebuildPostgres(options: RebuildOptions): Promise<RebuildR
       writerPauseMs = await withClient(admin, async (c) => {
         await c.query('BEGIN');
         try {
-          // The live consumer takes this lock first thing in each batch transaction: while we
-          // hold it, the target tables do not change.
+          // The live consumer takes this lock (shared) first thing in each batch transaction:
+          // while we hold it exclusively, the target tables do not change.
           await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [WRITER_LOCK_NAMESPACE, target]);
           const paused = performance.now();
           await running.whenCaughtUp(timeoutMs); // what the live consumer wrote meanwhile

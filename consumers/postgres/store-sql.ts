@@ -6,16 +6,34 @@
 import { STAGING_COLUMNS } from './copy-csv.ts';
 
 /**
- * Serialises batch transactions per schema (one lock, not one per user: thousands of per-user
- * advisory locks in one transaction would exhaust the lock table). A user's events share a
- * partition (key = userId) so one consumer writes a user at a time anyway; the lock covers the
- * rest (a rebalance overlap, a session that moves between users, two consumers on one schema),
- * where two transactions recomputing the same user could otherwise each miss the other's rows
- * under READ COMMITTED. Reads take no lock and never wait for it. The rebuild takes this lock to
- * swap tables. The first key namespaces the lock; the second is the schema.
+ * Batch transactions run side by side; the rebuild alone excludes them. Each batch takes this
+ * lock SHARED (writers never wait for each other), the rebuild takes it EXCLUSIVE to swap the
+ * tables, so while it holds the lock no batch is between its first statement and its commit.
+ * The first key namespaces the lock; the second is the schema.
+ *
+ * It used to be exclusive, one writer per schema at a time. With two or three consumer instances
+ * a batch then waited 0.3-0.75 s for the others' transactions (Postgres's log, issue 13's drill),
+ * and the new members of a scaled-up group waited longest, so freshness while scaling missed the
+ * 1 s goal. Writers need no mutual exclusion for user_stats to stay exact, because:
+ * - a user's events share a partition (key = userId), so one member writes a user at a time,
+ *   except for the moment a rebalance hands a partition over, when the old and the new owner may
+ *   both write the same events: the second upsert of a session waits for the first one's row at
+ *   the unique index, then finds it no older than its own event and writes nothing;
+ * - deltas add and take maxima: they commute, whatever order two transactions apply them in;
+ * - a recompute (a replaced or moved session, possibly of a user another member is adding
+ *   sessions to) first locks the users' user_stats rows (LOCK_RECOMPUTE_USERS), then recomputes
+ *   in a later statement, whose snapshot includes every transaction that changed those rows
+ *   before the lock was granted; a delta applied after it lands on top of an aggregate that did
+ *   not count it;
+ * - the sessions a batch replaces are locked before the upsert reads them (LOCK_SESSIONS), so
+ *   it knows their current owners; a session the upsert replaces although its snapshot did not
+ *   show it (inserted by a batch that committed meanwhile) fails the batch as a serialization
+ *   failure (UPSERT_SESSIONS, `unseen`), and the retry sees it.
+ * Rows are locked in key order (sessions, deltas, recomputes), so two transactions over the same
+ * rows rarely deadlock; when they do, Postgres aborts one and the run loop retries its batch.
  */
 export const WRITER_LOCK_NAMESPACE = 0x5e55;
-export const LOCK_WRITER = `SELECT pg_advisory_xact_lock(${WRITER_LOCK_NAMESPACE}, hashtext(current_schema()))`;
+export const LOCK_WRITER = `SELECT pg_advisory_xact_lock_shared(${WRITER_LOCK_NAMESPACE}, hashtext(current_schema()))`;
 
 /** Per-connection scratch tables; their rows vanish at commit or rollback. */
 export const CREATE_TEMP_TABLES = `
@@ -56,6 +74,21 @@ WHERE k.request_hash <> i.request_hash
 `;
 
 export const COPY_STAGING = `COPY session_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN (FORMAT csv)`;
+
+/**
+ * Locks the batch's sessions that already exist, in session_id order, before the upsert: the
+ * upsert is a later statement, so its snapshot shows each of them as last committed, and no other
+ * batch changes them before this one commits. Without it, two batches replacing one session at
+ * once (two users, two partitions) could each read the other's overwritten owner as "previous"
+ * and leave that owner counting a session it lost. New sessions have nothing to lock: the unique
+ * index orders those, and UPSERT_SESSIONS's `unseen` catches one inserted meanwhile.
+ */
+export const LOCK_SESSIONS = `
+SELECT 1 FROM sessions
+WHERE session_id IN (SELECT session_id FROM session_staging)
+ORDER BY session_id
+FOR UPDATE
+`;
 
 /*
  * How user_stats stays exactly equal to an aggregate over `sessions`, batch after batch:
@@ -114,7 +147,19 @@ written AS (
     received_at  = EXCLUDED.received_at,
     projected_at = EXCLUDED.projected_at
   WHERE (s.completed_at, s.event_id) < (EXCLUDED.completed_at, EXCLUDED.event_id)
-  RETURNING s.session_id, s.user_id, s.duration_ms, s.score, s.outcome, s.completed_at
+  RETURNING s.session_id, s.user_id, s.duration_ms, s.score, s.outcome, s.completed_at,
+            -- the new version of an updated row carries this transaction in xmax (the lock the
+            -- conflict took), an inserted one does not: which rows were replaced
+            (s.xmax <> 0) AS replaced
+),
+unseen AS (
+  -- A replaced session this statement's snapshot did not show: another transaction inserted it
+  -- and committed while this one waited at the unique index (a partition handed over during a
+  -- rebalance, two consumers writing it at once). Who owned it before is unknown here, so the
+  -- batch fails as a serialization failure, is rolled back and retried with a newer snapshot.
+  SELECT retry_batch('session ' || w.session_id || ' was written by a concurrent batch; retrying') AS r
+  FROM written w
+  WHERE w.replaced AND NOT EXISTS (SELECT 1 FROM previous p WHERE p.session_id = w.session_id)
 ),
 to_recompute AS (
   SELECT w.user_id FROM written w JOIN previous p ON p.session_id = w.session_id
@@ -150,6 +195,7 @@ incremented AS (
          d.best_score, ${AVG_SCORE('d.score_sum', 'd.scored_sessions')}, d.score_sum, d.scored_sessions,
          d.completed_count, d.failed_count, d.abandoned_count, d.last_completed_at, now()
   FROM deltas d
+  ORDER BY d.user_id
   ON CONFLICT (user_id) DO UPDATE SET
     sessions_completed = u.sessions_completed + EXCLUDED.sessions_completed,
     total_duration_ms  = u.total_duration_ms + EXCLUDED.total_duration_ms,
@@ -165,7 +211,8 @@ incremented AS (
     updated_at         = EXCLUDED.updated_at
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM written)::int AS sessions_written,
+SELECT (SELECT count(*) FROM unseen)::int AS unseen,
+       (SELECT count(*) FROM written)::int AS sessions_written,
        (SELECT count(*) FROM queued)::int AS users_recomputed,
        (SELECT count(*) FROM incremented)::int AS users_incremented
 `;
@@ -183,6 +230,26 @@ const AGGREGATE_COLUMNS = `
          count(*) FILTER (WHERE s.outcome = 'failed')    AS failed_count,
          count(*) FILTER (WHERE s.outcome = 'abandoned') AS abandoned_count,
          max(s.completed_at)                             AS last_completed_at`;
+
+/**
+ * Locks the user_stats rows of the users queued for a recompute, in user_id order, before the
+ * recompute reads `sessions` in a later statement, whose snapshot is then taken after every
+ * transaction that changed those rows before us committed (see LOCK_WRITER for why that keeps
+ * user_stats exact without a writer lock). A user without a row gets a neutral one (zero counts
+ * and sums, -infinity last completion: what a delta adds to as to nothing), so that a concurrent
+ * batch giving the user a first session waits for this one instead of being overwritten by a
+ * recompute that did not see it; DELETE_EMPTY_USER_STATS removes it if the user has no session.
+ */
+export const LOCK_RECOMPUTE_USERS = `
+INSERT INTO user_stats AS u (
+  user_id, sessions_completed, total_duration_ms, avg_duration_ms, best_score, avg_score, score_sum,
+  scored_sessions, completed_count, failed_count, abandoned_count, last_completed_at, updated_at
+)
+SELECT DISTINCT user_id, 0, 0, 0, NULL::float8, NULL::float8, 0, 0, 0, 0, 0, '-infinity'::timestamptz, now()
+FROM recompute_users
+ORDER BY user_id
+ON CONFLICT (user_id) DO UPDATE SET updated_at = u.updated_at
+`;
 
 /**
  * Users with a replaced or moved session: recompute from `sessions`. The LATERAL subquery makes

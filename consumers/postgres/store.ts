@@ -20,6 +20,8 @@ import {
   COPY_STAGING,
   CREATE_TEMP_TABLES,
   DELETE_EMPTY_USER_STATS,
+  LOCK_RECOMPUTE_USERS,
+  LOCK_SESSIONS,
   LOCK_WRITER,
   RECOMPUTE_USER_STATS,
   RECORD_REQUEST_KEYS,
@@ -93,7 +95,7 @@ export function createPgSessionStore(pool: Pool): SessionStore {
     let broken = false;
     try {
       // Three round trips per batch (the event loop may be busy decoding, so each one costs):
-      // BEGIN + lock, the COPY, then upsert + recompute + commit as one simple-protocol string.
+      // BEGIN + the shared writer lock (store-sql.ts LOCK_WRITER), the COPY, then upsert + recompute + commit as one simple-protocol string.
       // If a statement of that string fails, the rest do not run and the catch rolls back.
       await client.query(`BEGIN; ${LOCK_WRITER}`);
       let rows: readonly SessionRow[] = direct ?? [];
@@ -110,9 +112,9 @@ export function createPgSessionStore(pool: Pool): SessionStore {
       }
       await pipeline(Readable.from(csvChunks(rows)), client.query(copyFrom(COPY_STAGING)));
       const results = (await client.query(
-        `${UPSERT_SESSIONS}; ${RECOMPUTE_USER_STATS}; ${DELETE_EMPTY_USER_STATS}; COMMIT`,
+        `${LOCK_SESSIONS}; ${UPSERT_SESSIONS}; ${LOCK_RECOMPUTE_USERS}; ${RECOMPUTE_USER_STATS}; ${DELETE_EMPTY_USER_STATS}; COMMIT`,
       )) as unknown as Array<{ rows: Array<{ sessions_written: number; users_recomputed: number; users_incremented: number }> }>;
-      const counts = results[0]?.rows[0] ?? { sessions_written: 0, users_recomputed: 0, users_incremented: 0 };
+      const counts = results[1]?.rows[0] ?? { sessions_written: 0, users_recomputed: 0, users_incremented: 0 };
       return {
         rows: rows.length,
         sessionsWritten: counts.sessions_written,
