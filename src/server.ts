@@ -87,7 +87,7 @@ export function startApi(config: Config, logger: Logger, overrides: ApiOverrides
   const registry = createRegistry({ service: 'api', worker: String(config.API_WORKER_INDEX ?? 0) });
   const metrics = createApiMetrics(registry);
   const kafka = createKafka(config, logger, `-api-${process.pid}`);
-  const transport = createKafkaTransport(kafka, overrides.topic ?? config.KAFKA_TOPIC, logger);
+  const transport = createKafkaTransport(kafka, overrides.topic ?? config.KAFKA_TOPIC, logger, { abandonAfterMs: config.PRODUCER_ACK_TIMEOUT_MS });
   const producer = new GroupCommitProducer(
     transport,
     {

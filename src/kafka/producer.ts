@@ -12,7 +12,9 @@
  * out of order, forever, for this producer id. So each send's answer must name every partition
  * sent to; if one is missing, or the broker reports the producer's sequence broken, the batch
  * fails (the API answers 503 and clients retry with the same key: the event ids do not change)
- * and the producer is replaced by a new one, with a new producer id and fresh sequences.
+ * and the producer is replaced by a new one, with a new producer id and fresh sequences. So is a
+ * producer whose batch outlives the ack timeout (`abandonAfterMs`): kafkajs may retry a batch
+ * against a dead leader for seconds after a new one was elected.
  */
 import { CompressionTypes, type Kafka, KafkaJSProtocolError, Partitioners, type Producer, type ProducerConfig, type RecordMetadata } from 'kafkajs';
 import { AppError } from '../kernel/errors.ts';
@@ -62,7 +64,32 @@ const PRODUCER_CONFIG: ProducerConfig = {
   retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
 };
 
-export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger): KafkaTransport {
+/**
+ * Waits for `work` at most `ms`: 'late' if it has not settled by then (it keeps running; a later
+ * rejection is swallowed, since nobody waits for it any more).
+ */
+export async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<{ readonly kind: 'done'; readonly value: T } | { readonly kind: 'late' }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<{ kind: 'late' }>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: 'late' }), ms);
+  });
+  try {
+    return await Promise.race([work.then((value) => ({ kind: 'done' as const, value })), late]);
+  } finally {
+    clearTimeout(timer);
+    work.catch(() => undefined);
+  }
+}
+
+export interface KafkaTransportOptions {
+  /**
+   * A batch kafkajs has not settled after this long is abandoned and the producer replaced
+   * (default: never). The API passes its ack timeout, by which the batch's requests were answered.
+   */
+  readonly abandonAfterMs?: number;
+}
+
+export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger, options: KafkaTransportOptions = {}): KafkaTransport {
   // kafkajs emits CONNECT once the cluster is connected, BEFORE an idempotent producer has its
   // producer id (InitProducerId, retried while e.g. a restarted broker's coordinator loads). A send
   // in that window races kafkajs's own set-up: its broker lock is skipped on acquire and then
@@ -125,7 +152,8 @@ export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger
       isConnected = false;
       const old = producer;
       producer = makeProducer();
-      await old.disconnect().catch(() => undefined);
+      // Bounded: a producer stuck retrying against a dead broker must not hold up its successor.
+      await withinDeadline(old.disconnect(), 2_000);
       await connectCurrent();
     })().finally(() => {
       replacing = undefined;
@@ -153,16 +181,32 @@ export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger
         return { key: m.key, value: m.value, headers: m.headers as Record<string, string>, partition };
       });
       let answer: RecordMetadata[];
+      const sending = producer;
       try {
-        answer = await producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages: [{ topic, messages: records }] });
+        const send = sending.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages: [{ topic, messages: records }] });
+        if (options.abandonAfterMs === undefined) answer = await send;
+        else {
+          // A leader killed mid-batch: kafkajs kept retrying one batch for 5.3 s (the drill, run t)
+          // and only then resolved it with partitions missing, while every other request was
+          // refused behind it. Past the ack timeout its requests have been answered 503 anyway:
+          // give the batch up and start over with a new producer (fresh connections and metadata,
+          // a new producer id, so the old one's late writes cannot break its sequences). Whatever
+          // the old one still writes is a duplicate the consumers drop by event id.
+          const settled = await withinDeadline(send, options.abandonAfterMs);
+          if (settled.kind === 'late') {
+            if (sending === producer) void replaceProducer(`a batch was not acknowledged within ${options.abandonAfterMs} ms`);
+            throw new AppError('BROKER_UNAVAILABLE', 'The event broker did not acknowledge the write in time. Retry later.');
+          }
+          answer = settled.value;
+        }
       } catch (error) {
-        if (breaksProducerSequence(error)) void replaceProducer((error as Error).message);
+        if (breaksProducerSequence(error) && sending === producer) void replaceProducer((error as Error).message);
         throw error;
       }
       // With no partition count yet kafkajs chose the partitions: nothing to check against.
       const missing = count === 0 ? [] : unacknowledgedPartitions(sentTo, answer);
       if (missing.length > 0) {
-        void replaceProducer(`kafkajs answered a batch without acknowledging partitions ${missing.join(', ')}`);
+        if (sending === producer) void replaceProducer(`kafkajs answered a batch without acknowledging partitions ${missing.join(', ')}`);
         throw new AppError('BROKER_UNAVAILABLE', 'The event broker did not acknowledge every message of the write. Retry later.', {
           details: { unacknowledgedPartitions: missing },
         });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'bun:test';
 import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs';
-import { breaksProducerSequence, unacknowledgedPartitions } from '../../../src/kafka/producer.ts';
+import { breaksProducerSequence, unacknowledgedPartitions, withinDeadline } from '../../../src/kafka/producer.ts';
 
 const ack = (partition: number, errorCode = 0) => ({ partition, errorCode });
 
@@ -51,5 +51,26 @@ describe('breaksProducerSequence', () => {
     expect(breaksProducerSequence(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092'))).toBe(false);
     expect(breaksProducerSequence(protocol('NOT_LEADER_FOR_PARTITION', 'This server is not the leader for that topic-partition'))).toBe(false);
     expect(breaksProducerSequence('not an error')).toBe(false);
+  });
+});
+
+describe('withinDeadline (a batch kafkajs keeps retrying is given up after the ack timeout)', () => {
+  test('a send that settles in time passes its value through', async () => {
+    expect(await withinDeadline(Promise.resolve([1, 2]), 1_000)).toEqual({ kind: 'done', value: [1, 2] });
+  });
+
+  test('a send that fails in time passes its error through', async () => {
+    const error = new Error('refused');
+    await expect(withinDeadline(Promise.reject(error), 1_000)).rejects.toBe(error);
+  });
+
+  test('a send still running at the deadline is late, and its later failure is not unhandled', async () => {
+    let fail: (e: Error) => void = () => {};
+    const stuck = new Promise<number>((_, reject) => {
+      fail = reject;
+    });
+    expect(await withinDeadline(stuck, 20)).toEqual({ kind: 'late' });
+    fail(new Error('the old producer gave up later'));
+    await Bun.sleep(10); // an unhandled rejection would fail the test run here
   });
 });
