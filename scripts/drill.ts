@@ -264,9 +264,7 @@ async function main(): Promise<number> {
 
     await phase('consumer-scale', async (notes) => {
       const groups = ['consumer-postgres', 'consumer-clickhouse'] as const;
-      // Both groups in one step, the new instances joining together (a join gate): what
-      // `npm run scale` does for consumers too.
-      const scale = (n: number) => c.supervisor.scaleGroups(groups.map((g) => ({ group: g, count: n, make: (i: number) => c.spec(g, i) })), 90_000, { joinGate: c.dir });
+      const scale = (n: number) => Promise.all(groups.map((g) => c.supervisor.scale(g, n, (i) => c.spec(g, i), 90_000)));
       await scale(1);
       await Bun.sleep(5_000);
       await scale(3);
@@ -277,8 +275,7 @@ async function main(): Promise<number> {
     });
 
     await phase('consumer-restore', async () => {
-      const groups = ['consumer-postgres', 'consumer-clickhouse'] as const;
-      await c.supervisor.scaleGroups(groups.map((g) => ({ group: g, count: 2, make: (i: number) => c.spec(g, i) })), 90_000, { joinGate: c.dir });
+      await Promise.all(['consumer-postgres', 'consumer-clickhouse'].map((g) => c.supervisor.scale(g, 2, (i) => c.spec(g as 'consumer-postgres', i), 90_000)));
       await Bun.sleep(12_000); // the group settles before the kill
     });
 

@@ -196,8 +196,7 @@ async function runSupervisor(t: Target, output: OutputMode, extraEnv: Record<str
           const group = scale[1] as AppGroup;
           if (!SCALABLE_GROUPS.includes(group)) return new Response(`unknown group ${group}; one of ${SCALABLE_GROUPS.join(', ')}\n`, { status: 400 });
           if (group === 'api' && topology.kind === 'cluster') return new Response('HAProxy lists the API instances it was started with: restart with --api=N to change them\n', { status: 400 });
-          // New consumer instances join their group together (one rebalance: src/kernel/join-gate.ts).
-          await supervisor.scale(group, count(scale[2], 1, 'N'), (i) => withEnv(group, i), 60_000, group === 'api' ? {} : { joinGate: topology.appDir });
+          await supervisor.scale(group, count(scale[2], 1, 'N'), (i) => withEnv(group, i));
           return Response.json(supervisor.status());
         }
         const rolling = /^\/rolling-restart\/([a-z-]+)$/.exec(url.pathname);

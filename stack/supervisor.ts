@@ -10,8 +10,7 @@
  * restarted one instance at a time, each waiting for /readyz before the next.
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { closeJoinGate, openJoinGateWhenWarm } from '../src/kernel/join-gate.ts';
+import { dirname } from 'node:path';
 import { delay } from './deadline.ts';
 import type { StackLog } from './log.ts';
 
@@ -37,20 +36,6 @@ export interface ProcSpec {
  * the JSON lines on this process's stdout/stderr (foreground to a file or a log collector).
  */
 export type OutputMode = 'file' | 'terminal' | 'inherit';
-
-export interface ScaleTarget {
-  readonly group: string;
-  readonly count: number;
-  readonly make: (index: number) => ProcSpec;
-}
-
-export interface ScaleOptions {
-  /**
-   * A folder for a join gate: the instances added join their Kafka groups together, after all of
-   * them booted (consumers only: they read CONSUMER_JOIN_GATE; see src/kernel/join-gate.ts).
-   */
-  readonly joinGate?: string;
-}
 
 export interface ProcStatus {
   readonly name: string;
@@ -301,53 +286,22 @@ export class Supervisor {
    * Grows or shrinks a group to `count` instances: `make(index)` describes instance `index`;
    * shrinking stops the highest indexes first (cleanly: a consumer drains and commits).
    */
-  async scale(group: string, count: number, make: (index: number) => ProcSpec, readyTimeoutMs = 60_000, options: ScaleOptions = {}): Promise<void> {
-    await this.scaleGroups([{ group, count, make }], readyTimeoutMs, options);
-  }
-
-  /**
-   * Scales several groups in one step. With `joinGate`, the instances this adds (consumers) wait
-   * at one join gate (src/kernel/join-gate.ts) and join their groups together once all of them
-   * have booted: one rebalance per group instead of one per new instance.
-   */
-  async scaleGroups(targets: readonly ScaleTarget[], readyTimeoutMs = 60_000, options: ScaleOptions = {}): Promise<void> {
+  async scale(group: string, count: number, make: (index: number) => ProcSpec, readyTimeoutMs = 60_000): Promise<void> {
+    const current = this.names(group);
+    const indexOf = (n: string) => Number(n.slice(n.lastIndexOf('-') + 1));
+    current.sort((a, b) => indexOf(a) - indexOf(b));
+    if (current.length > count) {
+      await Promise.all(current.slice(count).map((n) => this.remove(n)));
+      return;
+    }
     const added: string[] = [];
-    const removed: Promise<void>[] = [];
-    const gate = options.joinGate === undefined ? undefined : join(options.joinGate, `join-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
-    for (const { group, count, make } of targets) {
-      const current = this.names(group);
-      const indexOf = (n: string) => Number(n.slice(n.lastIndexOf('-') + 1));
-      current.sort((a, b) => indexOf(a) - indexOf(b));
-      if (current.length > count) {
-        removed.push(...current.slice(count).map((n) => this.remove(n)));
-        continue;
-      }
-      let grown = current.length;
-      for (let i = 0; grown < count; i++) {
-        const spec = make(i);
-        if (this.entries.has(spec.name)) continue;
-        this.add(gate === undefined ? spec : { ...spec, env: { ...spec.env, CONSUMER_JOIN_GATE: gate } });
-        added.push(spec.name);
-        grown += 1;
-      }
+    for (let i = 0; added.length + current.length < count; i++) {
+      const spec = make(i);
+      if (this.entries.has(spec.name)) continue;
+      this.add(spec);
+      added.push(spec.name);
     }
-    if (gate !== undefined && added.length > 0) {
-      // An instance that exits while booting will not mark itself warm: open for the others.
-      const exited = () => added.some((n) => this.pid(n) === undefined);
-      await openJoinGateWhenWarm(gate, added.length, readyTimeoutMs / 2, exited);
-      // A restart of these instances later must not wait at a gate that is gone.
-      for (const n of added) {
-        const entry = this.entries.get(n);
-        if (entry === undefined) continue;
-        const { CONSUMER_JOIN_GATE: _, ...env } = entry.spec.env;
-        entry.spec = { ...entry.spec, env };
-      }
-    }
-    try {
-      await Promise.all([...removed, ...added.map((n) => this.waitReady(n, readyTimeoutMs))]);
-    } finally {
-      if (gate !== undefined) await closeJoinGate(gate, 5_000);
-    }
+    await Promise.all(added.map((n) => this.waitReady(n, readyTimeoutMs)));
   }
 
   /** Stops everything (groups in the order given first, the rest after), cleanly. */

@@ -406,8 +406,6 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       // the run loop retries the write as it would any other.
       await (sink.warm ?? sink.ping)?.call(sink).catch((error: unknown) => log.warn({ error: describeError(error) }, 'the store did not answer before joining; writes will retry'));
       await consumer.connect();
-      // Started with others by the supervisor: wait for them, so the group rebalances once (join gate).
-      await options.beforeJoin?.();
       await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning ?? false });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
       loop = runLoop().catch((error: unknown) => {

@@ -11,22 +11,9 @@ import { createKafka } from '../../src/kernel/kafka/client.ts';
 import { enforceTopicDurability } from '../../src/kernel/kafka/topic-durability.ts';
 import { createLogger } from '../../src/kernel/observability/logger.ts';
 import { createRegistry } from '../../src/kernel/observability/metrics.ts';
-import { waitAtJoinGate } from '../../src/kernel/join-gate.ts';
-import type { Logger } from '../../src/kernel/observability/logger.ts';
 import { createConsumer } from './consumer.ts';
 import { startHealthServer } from './http.ts';
 import type { ConsumerMainArgs } from './types.ts';
-
-const JOIN_GATE_TIMEOUT_MS = 30_000;
-
-/** Waits at the supervisor's join gate (src/kernel/join-gate.ts); joins anyway after 30 s. */
-async function joinAtGate(gate: string, logger: Logger): Promise<void> {
-  const started = performance.now();
-  const opened = await waitAtJoinGate(gate, JOIN_GATE_TIMEOUT_MS);
-  const waitedMs = Math.round(performance.now() - started);
-  if (opened) logger.info({ waitedMs }, 'join gate opened: joining the group with the other new instances');
-  else logger.warn({ waitedMs, gate }, 'the join gate did not open; joining alone');
-}
 
 /** the process entry shape: parse config, logger, registry, HTTP /healthz /readyz /metrics on metricsPort, start, SIGTERM/SIGINT -> drain + flush + exit 0 */
 export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
@@ -66,7 +53,6 @@ export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
     ...(config.CONSUMER_HEARTBEAT_INTERVAL_MS === undefined ? {} : { heartbeatIntervalMs: config.CONSUMER_HEARTBEAT_INTERVAL_MS }),
     fetchMinBytes: config.CONSUMER_FETCH_MIN_BYTES,
     fetchMaxWaitMs: config.CONSUMER_FETCH_MAX_WAIT_MS,
-    ...(config.CONSUMER_JOIN_GATE === undefined ? {} : { beforeJoin: () => joinAtGate(config.CONSUMER_JOIN_GATE as string, logger) }),
     logger,
     registry,
     onCrash: (error, restart) => {

@@ -70,8 +70,6 @@ export interface ConsumerOptions {
   /** Fetch minBytes (default 1, kafkajs's) and the broker's longest hold of a fetch (default min(500, batchMaxWaitMs)). */
   fetchMinBytes?: number;
   fetchMaxWaitMs?: number;
-  /** Awaited after the store and Kafka are connected, right before joining the group (the join gate). */
-  beforeJoin?: () => Promise<void>;
   /** Injected clock (ms since epoch), for freshness; default Date.now. */
   now?: () => number;
   /** Called when the Kafka consumer crashes; `restart` false means kafkajs gave up (exit and let the supervisor restart). */

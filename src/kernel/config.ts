@@ -218,12 +218,6 @@ const schema = z
      */
     CONSUMER_HEARTBEAT_INTERVAL_MS: int(100, 100_000).optional(),
     /**
-     * Set by the supervisor when it starts several consumer instances at once (scale-up): the
-     * instance boots, connects, then waits (at most 30 s) for this file to exist before joining
-     * its group, so that the new instances join together, one rebalance (src/kernel/join-gate.ts).
-     */
-    CONSUMER_JOIN_GATE: z.string().min(1).optional(),
-    /**
      * kafkajs fetch: the broker answers when this many bytes are ready or after
      * CONSUMER_FETCH_MAX_WAIT_MS. kafkajs's default of 1 byte made every event its own fetch at
      * ordinary rates (issue 11: ~0.3 core per consumer at 333 req/s); see docs/performance.md.

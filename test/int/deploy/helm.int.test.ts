@@ -37,8 +37,7 @@ import {
 
 /**
  * Variables of src/kernel/config.ts a cluster never sets: the native stack's own settings (README,
- * "Configuration"), API_WORKER_INDEX, which the API supervisor sets on its own workers, and
- * CONSUMER_JOIN_GATE, which the native supervisor sets on consumers it scales up together.
+ * "Configuration") and API_WORKER_INDEX, which the API supervisor sets on its own workers.
  */
 const NOT_FOR_THE_CHART = new Set([
   'STACK_DIR',
@@ -54,7 +53,6 @@ const NOT_FOR_THE_CHART = new Set([
   'PG_LOG_MIN_DURATION_MS',
   'AUTO_INSTALL',
   'API_WORKER_INDEX',
-  'CONSUMER_JOIN_GATE',
 ]);
 /** The secret settings: in the chart's Secret (or the user's existingSecret), not the ConfigMap. */
 const SECRET_KEYS = ['API_KEYS', 'DATABASE_URL', 'READ_DATABASE_URL', 'CLICKHOUSE_PASSWORD', 'CLICKHOUSE_READ_PASSWORD'];

@@ -4,14 +4,10 @@
  * retry with backoff while the partition waits, and stop() interrupting a backoff.
  */
 import { describe, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { registerCleanups } from '../../support/cleanups.ts';
 import { Registry } from 'prom-client';
 import { createConsumer, type BatchSink, type RunningConsumer, type SessionCompleted } from '../../../consumers/runtime/index.ts';
 import { DLQ_HEADERS } from '../../../consumers/runtime/dead-letter.ts';
-import { openJoinGateWhenWarm, waitAtJoinGate, warmAtJoinGate } from '../../../src/kernel/join-gate.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { makeEvent } from '../../support/events.ts';
 import { createTestTopic, testKafka as kafka, type TestTopic } from '../../support/kafka.ts';
@@ -136,26 +132,6 @@ describe('consumer runtime (real Kafka)', () => {
     await second.consumer.whenCaughtUp(30_000);
     expect(await metricValue(second.registry, 'consumer_events_written_total')).toBe(20);
     expect(await metricValue(second.registry, 'consumer_rebalance_resume_seconds')).toBe(0);
-  });
-
-  test('started with others (a join gate), it connects, marks itself warm and joins only once the gate opens', async () => {
-    const t = await topicFor('rt-join-gate', 2);
-    await t.send(events(30));
-    const dir = mkdtempSync(join(tmpdir(), 'gate-'));
-    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-    const gate = join(dir, 'join-test');
-    const sink = new RecordingSink();
-    const { consumer } = startConsumer(t, sink, { beforeJoin: async () => void (await waitAtJoinGate(gate, 30_000)) });
-    const started = consumer.start();
-    await waitFor('the consumer is warm at the gate', () => warmAtJoinGate(gate) === 1, 20_000);
-    await Bun.sleep(500);
-    expect(consumer.isJoined?.()).toBe(false);
-    expect(sink.events.length).toBe(0);
-    expect(await openJoinGateWhenWarm(gate, 1, 1_000)).toBe(1);
-    await started;
-    await consumer.whenCaughtUp(30_000);
-    expect(sink.events.length).toBe(30);
-    expect(warmAtJoinGate(gate)).toBe(0);
   });
 
   test('events already older than batchMaxWaitMs when fetched are written at once, not a batch interval later', async () => {
