@@ -116,7 +116,7 @@ export function startApi(config: Config, logger: Logger, overrides: ApiOverrides
     readiness: () =>
       draining
         ? { ready: false, reason: 'draining' }
-        : transport.connected()
+        : transport.ready()
           ? { ready: true }
           : { ready: false, reason: 'not connected to Kafka' },
     plugins: [

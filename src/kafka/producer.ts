@@ -26,8 +26,27 @@ import { partitionForKey } from './partition.ts';
 /** How often the topic's partition count is re-read (Kafka's own clients default to 5 min). */
 const PARTITION_REFRESH_MS = 30_000;
 
+/**
+ * How long an instance stays ready (/readyz) while it replaces its producer. The drill (run x):
+ * a replacement after a broker kill made /readyz fail on every API instance at once, HAProxy took
+ * them all out (2 failed checks) and put them back only after 2 good ones, so for ~2.5 s clients
+ * got HAProxy's bare 503 instead of the API's own (JSON, with Retry-After), and the gap without a
+ * 202 grew to 5.8 s. A replacement is brief and the broker is shared: taking every instance out
+ * of rotation helps nobody. One that is still replacing after this long is taken out.
+ */
+export const READY_WHILE_REPLACING_MS = 10_000;
+
+/** The transport's readiness, from its state (pure; see READY_WHILE_REPLACING_MS). */
+export function transportReady(state: { readonly connected: boolean; readonly everSetUp: boolean; readonly replacingSince: number | undefined }, now: number): boolean {
+  if (state.connected) return true;
+  return state.everSetUp && state.replacingSince !== undefined && now - state.replacingSince < READY_WHILE_REPLACING_MS;
+}
+
 export interface KafkaTransport extends BatchTransport {
+  /** The producer is set up and connected. */
   readonly connected: () => boolean;
+  /** Readiness: connected, or set up once and replacing its producer for less than READY_WHILE_REPLACING_MS. */
+  readonly ready: (now?: number) => boolean;
   /** Connects, retrying in the background until it works or `disconnect` is called. */
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -100,6 +119,8 @@ export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger
   let isConnected = false;
   let stopping = false;
   let replacing: Promise<void> | undefined;
+  let replacingSince: number | undefined;
+  let everSetUp = false;
   const makeProducer = (): Producer => {
     const p = kafka.producer(PRODUCER_CONFIG);
     p.on(p.events.CONNECT, () => {
@@ -136,6 +157,7 @@ export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger
         refresher ??= setInterval(() => void refreshPartitions(), PARTITION_REFRESH_MS);
         refresher.unref?.();
         setUp = true;
+        everSetUp = true;
         return;
       } catch (error) {
         logger.warn({ attempt, err: (error as Error).message }, 'producer connect failed; retrying');
@@ -147,22 +169,26 @@ export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger
   /** Swaps in a new producer (new producer id, sequences from 0); sends fail fast meanwhile. */
   function replaceProducer(reason: string): Promise<void> {
     replacing ??= (async () => {
+      replacingSince = Date.now();
       logger.error({ reason }, 'replacing the Kafka producer: its sequence numbers can no longer be trusted');
       setUp = false;
       isConnected = false;
       const old = producer;
       producer = makeProducer();
-      // Bounded: a producer stuck retrying against a dead broker must not hold up its successor.
-      await withinDeadline(old.disconnect(), 2_000);
+      // In the background: a producer stuck retrying against a dead broker took the whole 2 s of
+      // a bounded wait to disconnect (the drill, run y), which its successor need not wait for.
+      void withinDeadline(old.disconnect(), 10_000);
       await connectCurrent();
     })().finally(() => {
       replacing = undefined;
+      replacingSince = undefined;
     });
     return replacing;
   }
 
   return {
     connected: () => setUp && isConnected,
+    ready: (now = Date.now()) => transportReady({ connected: setUp && isConnected, everSetUp, replacingSince }, now),
     connect: connectCurrent,
     async disconnect() {
       stopping = true;

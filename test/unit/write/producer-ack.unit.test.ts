@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'bun:test';
 import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs';
-import { breaksProducerSequence, unacknowledgedPartitions, withinDeadline } from '../../../src/kafka/producer.ts';
+import { breaksProducerSequence, READY_WHILE_REPLACING_MS, transportReady, unacknowledgedPartitions, withinDeadline } from '../../../src/kafka/producer.ts';
 
 const ack = (partition: number, errorCode = 0) => ({ partition, errorCode });
 
@@ -72,5 +72,29 @@ describe('withinDeadline (a batch kafkajs keeps retrying is given up after the a
     expect(await withinDeadline(stuck, 20)).toEqual({ kind: 'late' });
     fail(new Error('the old producer gave up later'));
     await Bun.sleep(10); // an unhandled rejection would fail the test run here
+  });
+});
+
+describe('transportReady (/readyz of an API instance)', () => {
+  const now = 1_000_000;
+  test('connected: ready', () => {
+    expect(transportReady({ connected: true, everSetUp: true, replacingSince: undefined }, now)).toBe(true);
+  });
+
+  test('never set up (starting, or started while the broker was down): not ready', () => {
+    expect(transportReady({ connected: false, everSetUp: false, replacingSince: undefined }, now)).toBe(false);
+    expect(transportReady({ connected: false, everSetUp: false, replacingSince: now - 1 }, now)).toBe(false);
+  });
+
+  test('replacing its producer after a broker fault: still ready for a while, so HAProxy keeps every instance', () => {
+    expect(transportReady({ connected: false, everSetUp: true, replacingSince: now - 3_000 }, now)).toBe(true);
+  });
+
+  test('replacing for longer than the grace: taken out', () => {
+    expect(transportReady({ connected: false, everSetUp: true, replacingSince: now - READY_WHILE_REPLACING_MS }, now)).toBe(false);
+  });
+
+  test('set up once, now disconnected and not replacing: not ready', () => {
+    expect(transportReady({ connected: false, everSetUp: true, replacingSince: undefined }, now)).toBe(false);
   });
 });
