@@ -6,7 +6,7 @@
  * processes are detached, so they are all here.)
  */
 import type { BenchContext, Scenario } from '../lib/context.ts';
-import { measureIdle } from '../lib/measure.ts';
+import { IDLE_SETTLE_S, measureIdle } from '../lib/measure.ts';
 import type { ScenarioResult, SystemRun } from '../lib/results.ts';
 import { startSystem } from '../lib/systems.ts';
 
@@ -27,7 +27,7 @@ export const idleScenario: Scenario = {
       {
         id: 'idle',
         title: this.title,
-        description: `no requests for ${ctx.durations.idleS} s after a 5 s settle; the API with both consumers; CPU of every process and of the stack.`,
+        description: `no requests for ${ctx.durations.idleS} s after a ${IDLE_SETTLE_S} s settle; the API with both consumers; CPU of every process and of the stack.`,
         runs,
         ratios: {},
         notes: [],
