@@ -5,6 +5,15 @@
  */
 import { STAGING_COLUMNS } from './copy-csv.ts';
 
+/** The user_stats columns USER_STATS_FROM_SESSIONS yields, in its order (for EXCEPT checks). */
+export const USER_STATS_COLUMNS = [
+  'user_id', 'sessions_completed', 'total_duration_ms', 'avg_duration_ms', 'best_score', 'avg_score', 'score_sum',
+  'scored_sessions', 'completed_count', 'failed_count', 'abandoned_count', 'last_completed_at',
+] as const;
+
+/** The head of every write of user_stats rows (a delta, a neutral row, a recompute): its columns in one order. */
+const INSERT_USER_STATS = `INSERT INTO user_stats AS u (${[...USER_STATS_COLUMNS, 'updated_at'].join(', ')})`;
+
 /**
  * Batch transactions run side by side; the rebuild alone excludes them. Each batch takes this
  * lock SHARED (writers never wait for each other), the rebuild takes it EXCLUSIVE to swap the
@@ -187,10 +196,7 @@ deltas AS (
 incremented AS (
   -- Users whose batch only added sessions: add the delta (insert it, for a new user). This part
   -- needs no view of the new sessions rows, so it runs in this statement.
-  INSERT INTO user_stats AS u (
-    user_id, sessions_completed, total_duration_ms, avg_duration_ms, best_score, avg_score, score_sum,
-    scored_sessions, completed_count, failed_count, abandoned_count, last_completed_at, updated_at
-  )
+  ${INSERT_USER_STATS}
   SELECT d.user_id, d.sessions, d.total_duration_ms, ${AVG_DURATION('d.total_duration_ms', 'd.sessions')},
          d.best_score, ${AVG_SCORE('d.score_sum', 'd.scored_sessions')}, d.score_sum, d.scored_sessions,
          d.completed_count, d.failed_count, d.abandoned_count, d.last_completed_at, now()
@@ -241,10 +247,7 @@ const AGGREGATE_COLUMNS = `
  * recompute that did not see it; DELETE_EMPTY_USER_STATS removes it if the user has no session.
  */
 export const LOCK_RECOMPUTE_USERS = `
-INSERT INTO user_stats AS u (
-  user_id, sessions_completed, total_duration_ms, avg_duration_ms, best_score, avg_score, score_sum,
-  scored_sessions, completed_count, failed_count, abandoned_count, last_completed_at, updated_at
-)
+${INSERT_USER_STATS}
 SELECT DISTINCT user_id, 0, 0, 0, NULL::float8, NULL::float8, 0, 0, 0, 0, 0, '-infinity'::timestamptz, now()
 FROM recompute_users
 ORDER BY user_id
@@ -257,10 +260,7 @@ ON CONFLICT (user_id) DO UPDATE SET updated_at = u.updated_at
  * thinks of the (never analysed) temp table.
  */
 export const RECOMPUTE_USER_STATS = `
-INSERT INTO user_stats AS u (
-  user_id, sessions_completed, total_duration_ms, avg_duration_ms, best_score, avg_score, score_sum,
-  scored_sessions, completed_count, failed_count, abandoned_count, last_completed_at, updated_at
-)
+${INSERT_USER_STATS}
 SELECT r.user_id, agg.sessions_completed, agg.total_duration_ms, agg.avg_duration_ms, agg.best_score,
        agg.avg_score, agg.score_sum, agg.scored_sessions, agg.completed_count, agg.failed_count,
        agg.abandoned_count, agg.last_completed_at, now()
@@ -304,8 +304,3 @@ FROM sessions s
 GROUP BY s.user_id
 `;
 
-/** The user_stats columns USER_STATS_FROM_SESSIONS yields, in its order (for EXCEPT checks). */
-export const USER_STATS_COLUMNS = [
-  'user_id', 'sessions_completed', 'total_duration_ms', 'avg_duration_ms', 'best_score', 'avg_score', 'score_sum',
-  'scored_sessions', 'completed_count', 'failed_count', 'abandoned_count', 'last_completed_at',
-] as const;

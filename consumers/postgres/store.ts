@@ -95,8 +95,9 @@ export function createPgSessionStore(pool: Pool): SessionStore {
     let broken = false;
     try {
       // Three round trips per batch (the event loop may be busy decoding, so each one costs):
-      // BEGIN + the shared writer lock (store-sql.ts LOCK_WRITER), the COPY, then upsert + recompute + commit as one simple-protocol string.
-      // If a statement of that string fails, the rest do not run and the catch rolls back.
+      // BEGIN + the shared writer lock (store-sql.ts, LOCK_WRITER), the COPY, then the row locks,
+      // upsert, recompute and commit as one simple-protocol string. If a statement of that string
+      // fails, the rest do not run and the catch rolls back.
       await client.query(`BEGIN; ${LOCK_WRITER}`);
       let rows: readonly SessionRow[] = direct ?? [];
       if (keyed !== undefined) {
