@@ -43,8 +43,6 @@ export function transportReady(state: { readonly connected: boolean; readonly ev
 }
 
 export interface KafkaTransport extends BatchTransport {
-  /** The producer is set up and connected. */
-  readonly connected: () => boolean;
   /** Readiness: connected, or set up once and replacing its producer for less than READY_WHILE_REPLACING_MS. */
   readonly ready: (now?: number) => boolean;
   /** Connects, retrying in the background until it works or `disconnect` is called. */
@@ -170,7 +168,7 @@ export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger
   function replaceProducer(reason: string): Promise<void> {
     replacing ??= (async () => {
       replacingSince = Date.now();
-      logger.error({ reason }, 'replacing the Kafka producer: its sequence numbers can no longer be trusted');
+      logger.error({ reason }, 'replacing the Kafka producer (new producer id, connections and metadata)');
       setUp = false;
       isConnected = false;
       const old = producer;
@@ -187,7 +185,6 @@ export function createKafkaTransport(kafka: Kafka, topic: string, logger: Logger
   }
 
   return {
-    connected: () => setUp && isConnected,
     ready: (now = Date.now()) => transportReady({ connected: setUp && isConnected, everSetUp, replacingSince }, now),
     connect: connectCurrent,
     async disconnect() {
