@@ -216,13 +216,20 @@ const ctx: BenchContext = {
 // used as much CPU as its request handlers in a 60 s window), which a long-running broker has
 // done long ago: warm the whole pipeline up once, unmeasured, before the scenarios. 30 s was not
 // enough: the seed scenario's p99 right after it was 80 ms in the 2026-12-03 full run, and in an
-// A/B made next 18 ms in its first round and 5.3 ms in its second (docs/performance.md).
-const WARMUP_S = 90;
+// A/B made next 18 ms in its first round and 5.3 ms in its second (docs/performance.md). 90 s at
+// 2,000 req/s alone was not either: the first `seed` after it still had a p99 of 16 ms in its
+// first 20 s and 5-7 ms after (its broker spent 10.3 CPU s against 7.2 in the next round), as
+// ordinary rates take paths (fetches held for minBytes until their wait ends, small produce
+// batches) that a busy broker seldom takes. So the warm-up also runs a minute at the seed's rate.
+const WARMUP_STEPS = [
+  { qps: 2_000, connections: 32, durationS: 60 },
+  { qps: 333, connections: 16, durationS: 60 },
+] as const;
 if (privateStack && !args.quick) {
-  log(`warming up the private stack (${WARMUP_S} s at 2,000 req/s through the API and both consumers; not measured)`);
+  log(`warming up the private stack (${WARMUP_STEPS.map((s) => `${s.durationS} s at ${s.qps.toLocaleString('en-US')} req/s`).join(', then ')} through the API and both consumers; not measured)`);
   const warm = await startSystem(ctx, 'api', 'warmup', { consumers: true });
   try {
-    await runOha(oha, { ...ohaRequest(ctx, warm.url), connections: 32, durationS: WARMUP_S, qps: 2_000 });
+    for (const step of WARMUP_STEPS) await runOha(oha, { ...ohaRequest(ctx, warm.url), ...step });
   } finally {
     await warm.stop();
   }

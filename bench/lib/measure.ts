@@ -2,16 +2,18 @@
  * One measured run of one system: warm it up, watch its processes and the stack, put the load
  * on, and turn what the load tool saw into the result's figures.
  */
+import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import type { BenchContext } from './context.ts';
 import { runCost } from './cost.ts';
 import { type AnswerAnalysis, type RealisticPlan, analyzeAnswers } from './exactness.ts';
 import { runLoadgen, type Sent } from './loadgen.ts';
-import { type LoadSpec, runOha } from './oha.ts';
+import { type LoadSpec, readRequestsDb, runOha } from './oha.ts';
 import { ResourceMonitor, ThreadWatch } from './proc.ts';
 import type { ApiInternals, LoadAvg, LoadFigures, SystemRun } from './results.ts';
 import { apiInternals } from './stores.ts';
-import { summarizeLatencies } from './stats.ts';
+import { type LatencyWindow, latencyWindows, summarizeLatencies } from './stats.ts';
 import type { RunningSystem } from './systems.ts';
 import type { Traffic } from './traffic.ts';
 
@@ -25,6 +27,8 @@ export interface OhaRunSpec {
   readonly durationS: number;
   /** Paced rate; omitted = closed loop (as fast as possible). */
   readonly qps?: number;
+  /** Also report latency by window of this many seconds (oha writes each request to SQLite). */
+  readonly timelineWindowS?: number;
 }
 
 export interface Hooks {
@@ -59,11 +63,13 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
   monitor.start();
   threads?.start();
   hooks.onLoadStart?.();
+  const requestsDb = spec.timelineWindowS ? join(ctx.logDir, `requests-${running.system}-${Date.now()}.db`) : undefined;
   const r = await runOha(ctx.oha, {
     ...request,
     connections: spec.connections,
     durationS: spec.durationS,
     ...(paced ? { qps: spec.qps, latencyCorrection: true } : {}),
+    ...(requestsDb ? { requestsDb } : {}),
     onSpawn: (pid) => monitor.add({ name: 'load-tool', pid }),
   });
   await hooks.afterLoad?.();
@@ -91,7 +97,11 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
     transportErrors: r.errors,
     // Every oha request is valid: any non-2xx answer or transport error is a refusal.
     validNon2xx: r.non2xx + transport,
+    ...(requestsDb && spec.timelineWindowS ? { timeline: timelineOf(requestsDb, spec.timelineWindowS) } : {}),
   };
+  if (load.timeline) {
+    ctx.log(`${running.system.padEnd(12)} p99 by ${spec.timelineWindowS} s: ${load.timeline.map((w) => `${w.fromS}s ${w.p99Ms}`).join(', ')} ms`);
+  }
   ctx.log(
     `${running.system.padEnd(12)} c=${spec.connections}${paced ? ` q=${spec.qps}` : ' max'} ${spec.durationS}s: ok ${r.okRps} req/s, ` +
       `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, p99.9 ${r.p999Ms} ms, non-2xx ${r.non2xx}, transport errors ${transport}`,
@@ -110,6 +120,14 @@ function brokerThreadWatch(running: RunningSystem): ThreadWatch | undefined {
   if (running.system !== 'api' && running.system !== 'node-kafkajs') return undefined;
   const kafka = running.groups.find((g) => g.name === 'kafka');
   return kafka ? new ThreadWatch(kafka.pid) : undefined;
+}
+
+function timelineOf(requestsDb: string, windowS: number): LatencyWindow[] {
+  try {
+    return latencyWindows(readRequestsDb(requestsDb), windowS);
+  } finally {
+    rmSync(requestsDb, { force: true });
+  }
 }
 
 const withInternals = (i: ApiInternals | undefined) => (i ? { apiInternals: i } : {});

@@ -2,6 +2,7 @@
  * oha, the load tool of every scenario: installed on first use from crates.io into the
  * git-ignored bench/.tools (pinned), run with JSON output, and parsed into the figures we report.
  */
+import { Database } from 'bun:sqlite';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -38,6 +39,8 @@ export interface LoadSpec {
   readonly timeoutS?: number;
   /** Called with oha's pid once it runs (to watch its CPU). */
   readonly onSpawn?: (pid: number) => void;
+  /** oha writes every succeeded request (start, corrected start, end) to this SQLite file at the end (--db-url). */
+  readonly requestsDb?: string;
 }
 
 export interface LoadResult {
@@ -79,6 +82,7 @@ export async function runOha(oha: string, spec: LoadSpec): Promise<LoadResult> {
   if (spec.body !== undefined) args.push('-d', spec.body);
   if (spec.bodyLinesFile !== undefined) args.push('-Z', spec.bodyLinesFile);
   if (spec.urlRegex) args.push('--rand-regex-url');
+  if (spec.requestsDb !== undefined) args.push('--db-url', spec.requestsDb);
   args.push(spec.url);
   const proc = Bun.spawn(args, { stdio: ['ignore', 'pipe', 'pipe'] });
   spec.onSpawn?.(proc.pid);
@@ -115,4 +119,21 @@ export async function runOha(oha: string, spec: LoadSpec): Promise<LoadResult> {
     okRps: totalSeconds > 0 ? Math.round(ok / totalSeconds) : 0,
     abortedAtDeadline,
   };
+}
+
+/**
+ * The requests oha wrote with `requestsDb`: each one's send time (the scheduled one when the run
+ * was latency-corrected) in seconds from oha's start, and its latency from that time.
+ */
+export function readRequestsDb(path: string): { startS: number; latencyMs: number }[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db
+      .query<{ startS: number; latencyMs: number }, []>(
+        'SELECT coalesce(start_latency_correction, start) AS startS, (end - coalesce(start_latency_correction, start)) * 1000 AS latencyMs FROM oha',
+      )
+      .all();
+  } finally {
+    db.close();
+  }
 }

@@ -5,6 +5,7 @@
  */
 
 import { runCost } from './cost.ts';
+import type { LatencyWindow } from './stats.ts';
 
 export const RESULTS_SCHEMA_VERSION = 1;
 
@@ -50,6 +51,8 @@ export interface LoadFigures {
   readonly transportErrors: Readonly<Record<string, number>>;
   /** Valid requests that did not get a 2xx answer (including transport errors). */
   readonly validNon2xx: number;
+  /** Latency by window of the run (2xx answers only), where the scenario asks for it (seed). */
+  readonly timeline?: readonly LatencyWindow[];
 }
 
 export interface ResourceFigures {

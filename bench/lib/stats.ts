@@ -86,3 +86,34 @@ export function parsePrometheusHistogram(text: string, name: string, where?: (li
   }
   return [...byLe].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
 }
+
+export interface LatencyWindow {
+  /** Seconds from the run's first request to the start of this window. */
+  readonly fromS: number;
+  readonly count: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/**
+ * Latency by time window (e.g. 10 s): shows whether a run's tail comes from its first seconds
+ * (warm-up: JIT, a new topic's first fetches, a new table's first writes) or from all along.
+ * `startS` is each request's (scheduled) send time in seconds from any origin; windows start at
+ * the earliest one. Empty windows are kept (count 0, NaN figures) so the series is regular.
+ */
+export function latencyWindows(samples: readonly { readonly startS: number; readonly latencyMs: number }[], windowS: number): LatencyWindow[] {
+  if (!(windowS > 0)) throw new RangeError(`window must be positive: ${windowS}`);
+  if (samples.length === 0) return [];
+  let origin = Infinity;
+  for (const s of samples) origin = Math.min(origin, s.startS);
+  const buckets: number[][] = [];
+  for (const s of samples) {
+    const i = Math.floor((s.startS - origin) / windowS);
+    (buckets[i] ??= []).push(s.latencyMs);
+  }
+  return Array.from(buckets, (b = [], i) => {
+    const sum = summarizeLatencies(b);
+    return { fromS: round2(i * windowS), count: sum.count, p50Ms: sum.p50Ms, p99Ms: sum.p99Ms, maxMs: sum.maxMs };
+  });
+}

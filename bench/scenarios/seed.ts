@@ -26,7 +26,7 @@ export const seedScenario: Scenario = {
       try {
         let loadStartMs = 0;
         runs.push(
-          await measureOha(ctx, running, { connections: SEED_CONNECTIONS, qps: SEED_RPS, durationS: ctx.durations.seedS }, { onLoadStart: () => void (loadStartMs = Date.now()) }),
+          await measureOha(ctx, running, { connections: SEED_CONNECTIONS, qps: SEED_RPS, durationS: ctx.durations.seedS, timelineWindowS: 10 }, { onLoadStart: () => void (loadStartMs = Date.now()) }),
         );
         const { stores } = running;
         if (system === 'api' && stores) {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { histogramQuantileUpperBound, parsePrometheusHistogram, percentileSorted, summarizeLatencies } from '../../../bench/lib/stats.ts';
+import { histogramQuantileUpperBound, latencyWindows, parsePrometheusHistogram, percentileSorted, summarizeLatencies } from '../../../bench/lib/stats.ts';
 
 describe('percentileSorted (nearest rank)', () => {
   const xs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -101,5 +101,33 @@ describe('Prometheus histograms', () => {
     expect(histogramQuantileUpperBound(b, 0.99)).toBe(1);
     expect(histogramQuantileUpperBound(b, 0.999)).toBeNull(); // in +Inf: no finite bound
     expect(histogramQuantileUpperBound([], 0.5)).toBeNull();
+  });
+});
+
+describe('latencyWindows', () => {
+  test('splits samples into windows from the earliest send, each with its own percentiles', () => {
+    const samples = [
+      { startS: 100.2, latencyMs: 50 },
+      { startS: 100.0, latencyMs: 1 },
+      { startS: 109.9, latencyMs: 2 },
+      { startS: 110.0, latencyMs: 3 },
+      { startS: 125.5, latencyMs: 4 },
+    ];
+    const w = latencyWindows(samples, 10);
+    expect(w.map((x) => x.fromS)).toEqual([0, 10, 20]);
+    expect(w.map((x) => x.count)).toEqual([3, 1, 1]);
+    expect(w[0]).toMatchObject({ p50Ms: 2, p99Ms: 50, maxMs: 50 });
+    expect(w[2]).toMatchObject({ p99Ms: 4 });
+  });
+
+  test('keeps an empty window in the middle so the series stays regular', () => {
+    const w = latencyWindows([{ startS: 0, latencyMs: 1 }, { startS: 25, latencyMs: 2 }], 10);
+    expect(w.map((x) => x.count)).toEqual([1, 0, 1]);
+    expect(Number.isNaN(w[1]!.p99Ms)).toBe(true);
+  });
+
+  test('no samples give no windows, and a non-positive window is refused', () => {
+    expect(latencyWindows([], 10)).toEqual([]);
+    expect(() => latencyWindows([{ startS: 0, latencyMs: 1 }], 0)).toThrow(RangeError);
   });
 });
