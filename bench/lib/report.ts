@@ -229,6 +229,22 @@ export function renderMarkdown(results: BenchResults, opts: { chartPath?: string
       '',
     );
   }
+  const timelines = results.scenarios.flatMap((s) => s.runs.filter((r) => r.load.timeline?.length).map((r) => ({ s, r, t: r.load.timeline! })));
+  if (timelines.length) {
+    const windows = Math.max(...timelines.map(({ t }) => t.length));
+    const width = timelines[0]!.t[1] ? timelines[0]!.t[1].fromS - timelines[0]!.t[0]!.fromS : 0;
+    lines.push(
+      `### Latency over the run (p99 ms of the 2xx answers sent in each ${width} s window, latency-corrected)`,
+      '',
+      'A tail that sits in the first windows is warm-up (JIT, a new topic, new tables); one spread over all is the steady state.',
+      '',
+      ...table(
+        ['scenario', 'system', ...Array.from({ length: windows }, (_, i) => `${i * width}-${(i + 1) * width} s`)],
+        timelines.map(({ s, r, t }) => [s.id, SYSTEM_SHORT[r.system], ...Array.from({ length: windows }, (_, i) => (t[i] && t[i].count > 0 ? num(t[i].p99Ms) : 'n/a'))]),
+      ),
+      '',
+    );
+  }
   const fresh = freshnessLines(results.scenarios);
   if (fresh.length) lines.push('### Freshness and consumer lag', '', ...fresh);
   const exact = exactnessLines(results.scenarios);

@@ -62,6 +62,15 @@ describe('renderMarkdown', () => {
     expect(renderMarkdown(withInside)).toContain('| steady | <= 5 | <= 250 | <= 2 | <= 100 | <= 25 | 12,000 |');
   });
 
+  test('a run with a latency timeline gets one row of p99 per window, empty windows marked', () => {
+    const w = (fromS: number, count: number, p99Ms: number) => ({ fromS, count, p50Ms: 1, p99Ms, maxMs: p99Ms });
+    const md = renderMarkdown(results([scenario('seed', [run('api', { timeline: [w(0, 3330, 15.97), w(10, 0, Number.NaN), w(20, 3330, 5.2)] })])]));
+    expect(md).toContain('### Latency over the run (p99 ms of the 2xx answers sent in each 10 s window, latency-corrected)');
+    expect(md).toContain('| scenario | system | 0-10 s | 10-20 s | 20-30 s |');
+    expect(md).toContain('| seed | API | 15.97 | n/a | 5.2 |');
+    expect(renderMarkdown(results([scenario('seed', [run('api')])]))).not.toContain('Latency over the run');
+  });
+
   test('a read-model mismatch is shouted, with each problem listed', () => {
     const bad = results([
       scenario('realistic', [run('api', { tool: 'loadgen' })], {
