@@ -57,7 +57,7 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
   await runOha(ctx.oha, { ...request, connections: spec.connections, durationS: ctx.durations.warmupS, ...(paced ? { qps: spec.qps } : {}) });
   const before = loadAvgNow();
   const startedAt = new Date().toISOString();
-  const monitor = new ResourceMonitor(running.groups);
+  const monitor = new ResourceMonitor(running.groups, 250, spec.timelineWindowS ? spec.timelineWindowS * 1000 : undefined);
   const threads = brokerThreadWatch(running);
   const t0 = performance.now();
   monitor.start();
@@ -101,6 +101,8 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
   };
   if (load.timeline) {
     ctx.log(`${running.system.padEnd(12)} p99 by ${spec.timelineWindowS} s: ${load.timeline.map((w) => `${w.fromS}s ${w.p99Ms}`).join(', ')} ms`);
+    const cpu = Object.entries(resources).filter(([, f]) => f.cpuByWindow);
+    ctx.log(`${running.system.padEnd(12)} CPU s by ${spec.timelineWindowS} s: ${cpu.map(([name, f]) => `${name} ${f.cpuByWindow!.join('/')}`).join('; ')}`);
   }
   ctx.log(
     `${running.system.padEnd(12)} c=${spec.connections}${paced ? ` q=${spec.qps}` : ' max'} ${spec.durationS}s: ok ${r.okRps} req/s, ` +

@@ -29,6 +29,8 @@ interface GroupState {
   peakRss: number;
   peakPss: number | undefined;
   processes: number;
+  /** CPU seconds at each window boundary since start (with `windowMs`). */
+  marks: number[];
 }
 
 /** Tracks groups of processes across one measured run: CPU used and the highest memory seen. */
@@ -36,25 +38,37 @@ export class ResourceMonitor {
   readonly #groups = new Map<string, GroupState>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #ticks = 0;
+  #startedAt = 0;
 
-  constructor(groups: readonly WatchedGroup[] = [], private readonly intervalMs = 250) {
+  /** `windowMs`: also report each group's CPU seconds per window of that length (`cpuByWindow`). */
+  constructor(
+    groups: readonly WatchedGroup[] = [],
+    private readonly intervalMs = 250,
+    private readonly windowMs?: number,
+  ) {
     for (const g of groups) this.add(g);
   }
 
   /** Adds a group (may be called after start, e.g. for the load tool's process). */
   add(group: WatchedGroup): void {
-    const state: GroupState = { group, cpuStart: undefined, cpuLast: undefined, peakRss: 0, peakPss: undefined, processes: 0 };
+    const state: GroupState = { group, cpuStart: undefined, cpuLast: undefined, peakRss: 0, peakPss: undefined, processes: 0, marks: [] };
     this.#groups.set(group.name, state);
     if (this.#timer) this.#sample(state, true);
   }
 
   start(): void {
+    this.#startedAt = performance.now();
     for (const s of this.#groups.values()) this.#sample(s, true);
     this.#timer = setInterval(() => {
       // PSS walks page tables: every 4th tick (1 s) is plenty for a peak over tens of seconds.
       const pss = this.#ticks++ % 4 === 0;
       for (const s of this.#groups.values()) this.#sample(s, pss);
     }, this.intervalMs);
+  }
+
+  /** The window a sample taken now falls in (0-based), or undefined without `windowMs`. */
+  #window(): number | undefined {
+    return this.windowMs ? Math.floor((performance.now() - this.#startedAt) / this.windowMs) : undefined;
   }
 
   stop(): Record<string, ResourceFigures> {
@@ -67,7 +81,9 @@ export class ResourceMonitor {
       let peakRss = s.peakRss;
       // The kernel's own high-water mark of the root catches a peak between two samples.
       if (s.group.startedForRun) peakRss = Math.max(peakRss, sampleProc(s.group.pid)?.peakRssBytes ?? 0);
+      const cpuByWindow = this.windowMs ? windowDeltas(s.cpuStart, s.marks, s.cpuLast) : undefined;
       out[name] = {
+        ...(cpuByWindow ? { cpuByWindow } : {}),
         cpuSeconds: Math.round((s.cpuLast - s.cpuStart) * 100) / 100,
         peakRssMb: Math.round(peakRss / 1024 / 102.4) / 10,
         peakPssMb: s.peakPss === undefined ? null : Math.round(s.peakPss / 1024 / 102.4) / 10,
@@ -98,11 +114,23 @@ export class ResourceMonitor {
     }
     if (alive === 0) return; // gone: keep the last figures
     s.cpuStart ??= cpu;
+    // Entering window w: the CPU so far closes windows marks.length .. w-1.
+    const w = this.#window();
+    if (w !== undefined) while (s.marks.length < w) s.marks.push(s.cpuLast ?? cpu);
     s.cpuLast = cpu;
     s.peakRss = Math.max(s.peakRss, rss);
     if (pssOk) s.peakPss = Math.max(s.peakPss ?? 0, pss);
     s.processes = Math.max(s.processes, alive);
   }
+}
+
+/**
+ * CPU seconds per window from the cumulative CPU at the start, at each window boundary, and at
+ * the end (the last window is the partial one up to the end).
+ */
+export function windowDeltas(start: number, marks: readonly number[], end: number): number[] {
+  const points = [start, ...marks, end];
+  return points.slice(1).map((v, i) => Math.round((v - points[i]!) * 100) / 100);
 }
 
 /** The older interface (one process per name, CPU and peak RSS), kept for existing callers. */

@@ -64,6 +64,8 @@ export interface ResourceFigures {
   readonly peakPssMb: number | null;
   /** Most processes seen in the tree at once. */
   readonly processes: number;
+  /** CPU seconds per window of the run, where the scenario asks for a timeline (seed). */
+  readonly cpuByWindow?: readonly number[];
 }
 
 /**
