@@ -29,6 +29,8 @@ export interface OhaRunSpec {
   readonly qps?: number;
   /** Also report latency by window of this many seconds (oha writes each request to SQLite). */
   readonly timelineWindowS?: number;
+  /** Unmeasured warm-up before the run, seconds (default: the durations' warmupS). */
+  readonly warmupS?: number;
 }
 
 export interface Hooks {
@@ -53,8 +55,17 @@ export function ohaRequest(ctx: BenchContext, url: string): Omit<LoadSpec, 'conn
 export async function measureOha(ctx: BenchContext, running: RunningSystem, spec: OhaRunSpec, hooks: Hooks = {}): Promise<SystemRun> {
   const request = ohaRequest(ctx, running.url);
   const paced = spec.qps !== undefined;
-  // Warm-up (JIT, connection pools, producer metadata): same shape, not measured.
-  await runOha(ctx.oha, { ...request, connections: spec.connections, durationS: ctx.durations.warmupS, ...(paced ? { qps: spec.qps } : {}) });
+  // Warm-up (JIT, connection pools, producer metadata): same shape, not measured. With a timeline,
+  // its latency by window is kept too (`warmupTimeline`): what a freshly started system answers.
+  const warmupDb = spec.timelineWindowS ? join(ctx.logDir, `warmup-${running.system}-${Date.now()}.db`) : undefined;
+  await runOha(ctx.oha, {
+    ...request,
+    connections: spec.connections,
+    durationS: spec.warmupS ?? ctx.durations.warmupS,
+    ...(paced ? { qps: spec.qps, latencyCorrection: true } : {}),
+    ...(warmupDb ? { requestsDb: warmupDb } : {}),
+  });
+  const warmupTimeline = warmupDb && spec.timelineWindowS ? timelineOf(warmupDb, spec.timelineWindowS) : undefined;
   const before = loadAvgNow();
   const startedAt = new Date().toISOString();
   const monitor = new ResourceMonitor(running.groups, 250, spec.timelineWindowS ? spec.timelineWindowS * 1000 : undefined);
@@ -98,7 +109,11 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
     // Every oha request is valid: any non-2xx answer or transport error is a refusal.
     validNon2xx: r.non2xx + transport,
     ...(requestsDb && spec.timelineWindowS ? { timeline: timelineOf(requestsDb, spec.timelineWindowS) } : {}),
+    ...(warmupTimeline ? { warmupTimeline } : {}),
   };
+  if (load.warmupTimeline) {
+    ctx.log(`${running.system.padEnd(12)} warm-up p99 by ${spec.timelineWindowS} s: ${load.warmupTimeline.map((w) => `${w.fromS}s ${w.p99Ms}`).join(', ')} ms`);
+  }
   if (load.timeline) {
     ctx.log(`${running.system.padEnd(12)} p99 by ${spec.timelineWindowS} s: ${load.timeline.map((w) => `${w.fromS}s ${w.p99Ms}`).join(', ')} ms`);
     const cpu = Object.entries(resources).filter(([, f]) => f.cpuByWindow);

@@ -229,18 +229,24 @@ export function renderMarkdown(results: BenchResults, opts: { chartPath?: string
       '',
     );
   }
-  const timelines = results.scenarios.flatMap((s) => s.runs.filter((r) => r.load.timeline?.length).map((r) => ({ s, r, t: r.load.timeline! })));
+  const timelines = results.scenarios.flatMap((s) =>
+    s.runs.flatMap((r) => [
+      ...(r.load.warmupTimeline?.length ? [{ id: `${s.id} (warm-up, fresh processes)`, r, t: r.load.warmupTimeline }] : []),
+      ...(r.load.timeline?.length ? [{ id: s.id, r, t: r.load.timeline }] : []),
+    ]),
+  );
   if (timelines.length) {
-    const windows = Math.max(...timelines.map(({ t }) => t.length));
-    const width = timelines[0]!.t[1] ? timelines[0]!.t[1].fromS - timelines[0]!.t[0]!.fromS : 0;
+    const longest = timelines.reduce((a, b) => (b.t.length > a.t.length ? b : a)).t;
+    const windows = longest.length;
+    const width = longest[0]!.toS - longest[0]!.fromS;
     lines.push(
       `### Latency over the run (p99 ms of the 2xx answers sent in each ${width} s window, latency-corrected)`,
       '',
       'A tail that sits in the first windows is warm-up (JIT, a new topic, new tables); one spread over all is the steady state.',
       '',
       ...table(
-        ['scenario', 'system', ...Array.from({ length: windows }, (_, i) => `${i * width}-${(i + 1) * width} s`)],
-        timelines.map(({ s, r, t }) => [s.id, SYSTEM_SHORT[r.system], ...Array.from({ length: windows }, (_, i) => (t[i] && t[i].count > 0 ? num(t[i].p99Ms) : 'n/a'))]),
+        ['scenario', 'system', ...longest.map((w) => `${w.fromS}-${w.toS} s`)],
+        timelines.map(({ id, r, t }) => [id, SYSTEM_SHORT[r.system], ...Array.from({ length: windows }, (_, i) => (t[i] && t[i].count > 0 ? num(t[i].p99Ms) : 'n/a'))]),
       ),
       '',
     );

@@ -53,6 +53,8 @@ export interface LoadFigures {
   readonly validNon2xx: number;
   /** Latency by window of the run (2xx answers only), where the scenario asks for it (seed). */
   readonly timeline?: readonly LatencyWindow[];
+  /** The same over the unmeasured warm-up right before the run: a freshly started system. */
+  readonly warmupTimeline?: readonly LatencyWindow[];
 }
 
 export interface ResourceFigures {

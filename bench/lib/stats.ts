@@ -90,6 +90,8 @@ export function parsePrometheusHistogram(text: string, name: string, where?: (li
 export interface LatencyWindow {
   /** Seconds from the run's first request to the start of this window. */
   readonly fromS: number;
+  /** Where the window ends (fromS + the window's length). */
+  readonly toS: number;
   readonly count: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
@@ -114,6 +116,6 @@ export function latencyWindows(samples: readonly { readonly startS: number; read
   }
   return Array.from(buckets, (b = [], i) => {
     const sum = summarizeLatencies(b);
-    return { fromS: round2(i * windowS), count: sum.count, p50Ms: sum.p50Ms, p99Ms: sum.p99Ms, maxMs: sum.maxMs };
+    return { fromS: round2(i * windowS), toS: round2((i + 1) * windowS), count: sum.count, p50Ms: sum.p50Ms, p99Ms: sum.p99Ms, maxMs: sum.maxMs };
   });
 }

@@ -26,7 +26,7 @@ export const seedScenario: Scenario = {
       try {
         let loadStartMs = 0;
         runs.push(
-          await measureOha(ctx, running, { connections: SEED_CONNECTIONS, qps: SEED_RPS, durationS: ctx.durations.seedS, timelineWindowS: 10 }, { onLoadStart: () => void (loadStartMs = Date.now()) }),
+          await measureOha(ctx, running, { connections: SEED_CONNECTIONS, qps: SEED_RPS, durationS: ctx.durations.seedS, warmupS: ctx.durations.seedWarmupS, timelineWindowS: 10 }, { onLoadStart: () => void (loadStartMs = Date.now()) }),
         );
         const { stores } = running;
         if (system === 'api' && stores) {
@@ -49,7 +49,7 @@ export const seedScenario: Scenario = {
       {
         id: 'seed',
         title: this.title,
-        description: `oha -q ${SEED_RPS} -c ${SEED_CONNECTIONS} for ${ctx.durations.seedS} s (latency corrected), the whole pipeline running (API and both consumers).`,
+        description: `oha -q ${SEED_RPS} -c ${SEED_CONNECTIONS} for ${ctx.durations.seedS} s (latency corrected) after ${ctx.durations.seedWarmupS} s of the same load on the freshly started system (its latency by window is reported too), the whole pipeline running (API and both consumers).`,
         runs,
         ratios: computeRatios(runs),
         ...(freshness ? { freshness } : {}),

@@ -63,11 +63,14 @@ describe('renderMarkdown', () => {
   });
 
   test('a run with a latency timeline gets one row of p99 per window, empty windows marked', () => {
-    const w = (fromS: number, count: number, p99Ms: number) => ({ fromS, count, p50Ms: 1, p99Ms, maxMs: p99Ms });
-    const md = renderMarkdown(results([scenario('seed', [run('api', { timeline: [w(0, 3330, 15.97), w(10, 0, Number.NaN), w(20, 3330, 5.2)] })])]));
+    const w = (fromS: number, count: number, p99Ms: number) => ({ fromS, toS: fromS + 10, count, p50Ms: 1, p99Ms, maxMs: p99Ms });
+    const md = renderMarkdown(
+      results([scenario('seed', [run('api', { warmupTimeline: [w(0, 3330, 24)], timeline: [w(0, 3330, 15.97), w(10, 0, Number.NaN), w(20, 3330, 5.2)] })])]),
+    );
     expect(md).toContain('### Latency over the run (p99 ms of the 2xx answers sent in each 10 s window, latency-corrected)');
     expect(md).toContain('| scenario | system | 0-10 s | 10-20 s | 20-30 s |');
     expect(md).toContain('| seed | API | 15.97 | n/a | 5.2 |');
+    expect(md).toContain('| seed (warm-up, fresh processes) | API | 24 | n/a | n/a |');
     expect(renderMarkdown(results([scenario('seed', [run('api')])]))).not.toContain('Latency over the run');
   });
 

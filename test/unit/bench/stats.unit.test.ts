@@ -114,7 +114,7 @@ describe('latencyWindows', () => {
       { startS: 125.5, latencyMs: 4 },
     ];
     const w = latencyWindows(samples, 10);
-    expect(w.map((x) => x.fromS)).toEqual([0, 10, 20]);
+    expect(w.map((x) => [x.fromS, x.toS])).toEqual([[0, 10], [10, 20], [20, 30]]);
     expect(w.map((x) => x.count)).toEqual([3, 1, 1]);
     expect(w[0]).toMatchObject({ p50Ms: 2, p99Ms: 50, maxMs: 50 });
     expect(w[2]).toMatchObject({ p99Ms: 4 });
