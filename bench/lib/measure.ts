@@ -57,7 +57,7 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
   const paced = spec.qps !== undefined;
   // Warm-up (JIT, connection pools, producer metadata): same shape, not measured. With a timeline,
   // its latency by window is kept too (`warmupTimeline`): what a freshly started system answers.
-  const warmupDb = spec.timelineWindowS ? join(ctx.logDir, `warmup-${running.system}-${Date.now()}.db`) : undefined;
+  const warmupDb = spec.timelineWindowS ? requestsDbPath(ctx, running, 'warmup') : undefined;
   await runOha(ctx.oha, {
     ...request,
     connections: spec.connections,
@@ -74,7 +74,7 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
   monitor.start();
   threads?.start();
   hooks.onLoadStart?.();
-  const requestsDb = spec.timelineWindowS ? join(ctx.logDir, `requests-${running.system}-${Date.now()}.db`) : undefined;
+  const requestsDb = spec.timelineWindowS ? requestsDbPath(ctx, running, 'requests') : undefined;
   const r = await runOha(ctx.oha, {
     ...request,
     connections: spec.connections,
@@ -111,11 +111,9 @@ export async function measureOha(ctx: BenchContext, running: RunningSystem, spec
     ...(requestsDb && spec.timelineWindowS ? { timeline: timelineOf(requestsDb, spec.timelineWindowS) } : {}),
     ...(warmupTimeline ? { warmupTimeline } : {}),
   };
-  if (load.warmupTimeline) {
-    ctx.log(`${running.system.padEnd(12)} warm-up p99 by ${spec.timelineWindowS} s: ${load.warmupTimeline.map((w) => `${w.fromS}s ${w.p99Ms}`).join(', ')} ms`);
-  }
+  if (load.warmupTimeline) ctx.log(`${running.system.padEnd(12)} warm-up p99 by ${spec.timelineWindowS} s: ${windowsText(load.warmupTimeline)}`);
   if (load.timeline) {
-    ctx.log(`${running.system.padEnd(12)} p99 by ${spec.timelineWindowS} s: ${load.timeline.map((w) => `${w.fromS}s ${w.p99Ms}`).join(', ')} ms`);
+    ctx.log(`${running.system.padEnd(12)} p99 by ${spec.timelineWindowS} s: ${windowsText(load.timeline)}`);
     const cpu = Object.entries(resources).filter(([, f]) => f.cpuByWindow);
     ctx.log(`${running.system.padEnd(12)} CPU s by ${spec.timelineWindowS} s: ${cpu.map(([name, f]) => `${name} ${f.cpuByWindow!.join('/')}`).join('; ')}`);
   }
@@ -138,6 +136,9 @@ function brokerThreadWatch(running: RunningSystem): ThreadWatch | undefined {
   const kafka = running.groups.find((g) => g.name === 'kafka');
   return kafka ? new ThreadWatch(kafka.pid) : undefined;
 }
+
+const requestsDbPath = (ctx: BenchContext, running: RunningSystem, kind: string) => join(ctx.logDir, `${kind}-${running.system}-${Date.now()}.db`);
+const windowsText = (t: readonly LatencyWindow[]) => `${t.map((w) => `${w.fromS}s ${w.p99Ms}`).join(', ')} ms`;
 
 function timelineOf(requestsDb: string, windowS: number): LatencyWindow[] {
   try {
