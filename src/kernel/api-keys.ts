@@ -33,7 +33,12 @@ export const PUBLIC_KEY_HASHES: ReadonlySet<string> = new Set([
 /** The configured keys whose secret is public, by name. */
 export const publicKeys = (keys: readonly ApiKey[]): string[] => keys.filter((k) => PUBLIC_KEY_HASHES.has(k.hash)).map((k) => k.name);
 
-export const sha256Hex = (text: string): string => new Bun.CryptoHasher('sha256').update(text).digest('hex');
+/**
+ * Lowercase hex SHA-256 of the UTF-8 text. Bun's one-shot hash: the API hashes the presented key
+ * on every request, and a `CryptoHasher` object per call cost 2.5x as much (~0.9 µs against
+ * ~0.36 µs, 2 % of the API's CPU at the closed-loop maximum).
+ */
+export const sha256Hex = (text: string): string => Bun.SHA256.hash(text, 'hex');
 
 /** Parses API_KEYS; throws an Error naming the bad entry (the config module reports it). */
 export function parseApiKeys(text: string): ApiKey[] {
