@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { Outcome, SafeId, Score } from '../kernel/events/session-completed.ts';
 import { IssueSchema } from '../http/problem.ts';
 import { DocumentedAttributes, Instant } from '../http/schemas.ts';
+import { instantMs } from './instants.ts';
 
 export const MAX_BATCH_ITEMS = 500;
 
@@ -30,8 +31,11 @@ const completionFields = {
   attributes: DocumentedAttributes.optional(),
 };
 
-const endsAfterStart = (b: { startedAt: string; completedAt: string }): boolean =>
-  Date.parse(b.completedAt) >= Date.parse(b.startedAt);
+/** completedAt parsed last: the future-skew check (service.ts) then finds it remembered. */
+const endsAfterStart = (b: { startedAt: string; completedAt: string }): boolean => {
+  const started = instantMs(b.startedAt);
+  return instantMs(b.completedAt) >= started;
+};
 const endsAfterStartIssue = { path: ['completedAt'], message: 'must not be before startedAt' };
 
 /** Body of POST /sessions/:sessionId/complete. Unknown fields are refused (typos surface as 422). */

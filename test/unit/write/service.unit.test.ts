@@ -97,6 +97,25 @@ describe('parseCompletion', () => {
   });
 });
 
+describe('the event JSON keeps its key order', () => {
+  const keysOf = (json: string) => {
+    const v = JSON.parse(json) as { data: object };
+    return [Object.keys(v).join(','), Object.keys(v.data).join(',')];
+  };
+  const minimal = { userId: 'user-1', startedAt: body.startedAt, completedAt: body.completedAt };
+  test('with and without score, attributes and an Idempotency-Key', () => {
+    const encode = (b: object, key: string | null) =>
+      encodeSessionCompleted(parseCompletion({ params: { sessionId: 'sess-1' }, body: b, idempotencyKey: key }, deps)).value;
+    expect(keysOf(encode(body, null))).toEqual([
+      'id,type,version,occurredAt,receivedAt,data',
+      'sessionId,userId,startedAt,completedAt,score,outcome,attributes',
+    ]);
+    expect(keysOf(encode(minimal, 'k-1'))).toEqual(['id,type,version,occurredAt,receivedAt,requestHash,data', 'sessionId,userId,startedAt,completedAt,outcome']);
+    expect(keysOf(encode({ ...minimal, score: 1 }, null))[1]).toBe('sessionId,userId,startedAt,completedAt,score,outcome');
+    expect(keysOf(encode({ ...minimal, attributes: { a: 1 } }, 'k-2'))[1]).toBe('sessionId,userId,startedAt,completedAt,outcome,attributes');
+  });
+});
+
 describe('parseBatch', () => {
   test('a bad item spoils only itself', () => {
     const outcomes = parseBatch(
