@@ -31,6 +31,15 @@ export const KAFKA_SINGLE_NODE_SETTINGS = {
   'min.insync.replicas': '1',
   'group.initial.rebalance.delay.ms': '0',
   'auto.create.topics.enable': 'false',
+  // KIP-848 groups (CONSUMER_GROUP_PROTOCOL=consumer): the broker, not the client, owns their
+  // session timeout and heartbeat interval. 10 s as the classic groups' CONSUMER_SESSION_TIMEOUT_MS
+  // (a killed member's partitions move within it; Kafka's default is 45 s), a 3 s heartbeat as
+  // kafkajs's (each one is a request, idle or not), and minimums low enough for the cluster
+  // layout's shorter interval.
+  'group.consumer.session.timeout.ms': '10000',
+  'group.consumer.min.session.timeout.ms': '6000',
+  'group.consumer.heartbeat.interval.ms': '3000',
+  'group.consumer.min.heartbeat.interval.ms': '250',
 } as const;
 
 const NODE_ID = 1;

@@ -2,7 +2,7 @@
  * The one run loop every consumer uses.
  *
  * Two halves meet at a bounded buffer:
- * - the fetch side (kafkajs `eachBatch`, autoCommit off) decodes each message into an event or a
+ * - the fetch side (a GroupSource, group-source.ts: kafkajs's classic group or KIP-848's) decodes each message into an event or a
  *   dead letter and appends it to the buffer. When the buffer is full it holds the fetch (and
  *   keeps heartbeating), which is how a partition "waits" while the sink is failing;
  * - the run loop takes up to `batchMaxEvents` messages when the batch is full or the oldest one
@@ -16,7 +16,7 @@
  * one last attempt to flush, commits what was written and leaves the group; whatever was not
  * written is redelivered on restart, which the idempotent sink turns into a no-op.
  */
-import type { Admin, Batch, Consumer, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import { AppError, describeError } from '../../src/kernel/errors.ts';
 import { DEFAULT_TOPIC_RETENTION_MS } from '../../src/kernel/config.ts';
 import type { SessionCompleted } from '../../src/kernel/events/session-completed.ts';
@@ -24,12 +24,14 @@ import { ensureDeadLetterTopic } from '../../src/kernel/kafka/topics.ts';
 import { decideRetry } from './backoff.ts';
 import { bufferLimit, decideFlush, oldestWaitMs } from './batching.ts';
 import { afterSlice, nextBisectStep, startBisection, type RefusedEvent } from './bisect.ts';
-import { storeRejectionHeaders, toDeadLetter } from './dead-letter.ts';
+import { storeRejectionHeaders, toDeadLetter, type SourceMessage } from './dead-letter.ts';
 import { decodeMessage } from './decode.ts';
+import type { BatchControl, FetchedBatch, GroupSource } from './group-source.ts';
 import { consumerMetrics } from './metrics.ts';
 import { OffsetBook, isCaughtUp, nextOffsets, partitionLag, type WatermarkRange } from './offsets.ts';
 import { attempt, type DeadLetter, type DeadLetterKind } from './results.ts';
 import { Signal } from './signal.ts';
+import { kafkajsSource } from './sources/kafkajs-source.ts';
 import type { ConsumerOptions, RunningConsumer, WriteReport } from './types.ts';
 import { decideOnWriteFailure, type Refusal } from './write-failure.ts';
 
@@ -43,7 +45,7 @@ type Buffered =
       readonly kind: 'ok';
       readonly event: SessionCompleted;
       /** Kept for a dead letter, should the store refuse the event (the original bytes go to the DLQ). */
-      readonly message: KafkaMessage;
+      readonly message: SourceMessage;
     }
   | {
       readonly partition: number;
@@ -52,7 +54,7 @@ type Buffered =
       readonly producedAt: number;
       readonly kind: 'dlq';
       readonly failure: DeadLetter;
-      readonly message: KafkaMessage;
+      readonly message: SourceMessage;
     };
 
 const DEFAULT_CAUGHT_UP_TIMEOUT_MS = 60_000;
@@ -71,6 +73,43 @@ export function heartbeatIntervalOf(options: Pick<ConsumerOptions, 'sessionTimeo
   return Math.min(options.heartbeatIntervalMs ?? 3_000, third);
 }
 
+/**
+ * The adapter for the configured group protocol (group-source.ts). The KIP-848 client is loaded
+ * only when chosen: @platformatic/kafka compiles its option validators (ajv) when it loads, which
+ * costs a starting process several times kafkajs's whole load.
+ */
+async function groupSourceOf(options: ConsumerOptions): Promise<GroupSource> {
+  const fetchMinBytes = options.fetchMinBytes ?? 1;
+  const fetchMaxWaitMs = options.fetchMaxWaitMs ?? Math.min(500, Math.max(10, options.batchMaxWaitMs));
+  const fromBeginning = options.fromBeginning ?? false;
+  if ((options.groupProtocol ?? 'classic') === 'consumer') {
+    if (!options.brokers || options.brokers.length === 0) {
+      throw new AppError('INTERNAL', 'the consumer group protocol needs the bootstrap brokers (ConsumerOptions.brokers)');
+    }
+    const { kip848Source } = await import('./sources/kip848-source.ts');
+    return kip848Source({
+      brokers: options.brokers,
+      clientId: options.clientId ?? options.groupId,
+      topic: options.topic,
+      groupId: options.groupId,
+      fromBeginning,
+      fetchMinBytes,
+      fetchMaxWaitMs,
+      logger: options.logger,
+    });
+  }
+  return kafkajsSource({
+    kafka: options.kafka,
+    topic: options.topic,
+    groupId: options.groupId,
+    fromBeginning,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+    heartbeatIntervalMs: heartbeatIntervalOf(options),
+    fetchMinBytes,
+    fetchMaxWaitMs,
+  });
+}
+
 export function createConsumer(options: ConsumerOptions): RunningConsumer {
   const { kafka, topic, dlqTopic, groupId, sink, batchMaxEvents, batchMaxWaitMs, retryMaxBackoffMs } = options;
   const label = options.metricsLabel ?? sink.name;
@@ -80,25 +119,9 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
   const backoff = { baseMs: Math.min(options.retryBaseBackoffMs ?? 100, retryMaxBackoffMs), maxMs: retryMaxBackoffMs };
   const maxBuffered = bufferLimit(batchMaxEvents);
 
-  const consumer: Consumer = kafka.consumer({
-    groupId,
-    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-    // A member learns that its group is rebalancing (a consumer joined or left) only from a
-    // heartbeat answer, and every member stops consuming until all have rejoined (kafkajs has
-    // no cooperative rebalancing): the interval bounds that pause (CONSUMER_HEARTBEAT_INTERVAL_MS).
-    heartbeatInterval: heartbeatIntervalOf(options),
-    // Issue 11: kafkajs's minBytes default (1) made every event at ordinary rates its own fetch
-    // round trip, decode pass and broker request; the broker now holds a fetch until
-    // fetchMinBytes are ready or fetchMaxWaitMs passed (which bounds freshness at low rates and
-    // how long stop() waits for the last fetch). Defaults and the A/B: docs/performance.md.
-    minBytes: options.fetchMinBytes ?? 1,
-    maxWaitTimeInMs: options.fetchMaxWaitMs ?? Math.min(500, Math.max(10, batchMaxWaitMs)),
-    // Small fetches: kafkajs parses a whole fetch response synchronously, and decoding a big one
-    // blocked the event loop for hundreds of ms while the sink's database replies waited.
-    // Measured on 300k events: 256 KiB per partition consumed faster than 4 MiB, even without a sink.
-    maxBytesPerPartition: 256 * 1024,
-    maxBytes: 4 * 1024 * 1024,
-  });
+  const protocol = options.groupProtocol ?? 'classic';
+  /** Made in start() (the KIP-848 client loads only when chosen). */
+  let source: GroupSource | undefined;
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
   const admin: Admin = kafka.admin();
 
@@ -133,13 +156,15 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     );
   };
 
-  async function eachBatch({ batch, heartbeat, isRunning, isStale }: { batch: Batch; heartbeat(): Promise<void>; isRunning(): boolean; isStale(): boolean }) {
+  async function onBatch(batch: FetchedBatch, { isRunning, isStale, keepAlive }: BatchControl) {
     if (stopping) return;
     const { partition } = batch;
-    highWatermarks.set(partition, batch.highWatermark);
-    setLag(partition, BigInt(batch.firstOffset() ?? batch.highWatermark));
-    const arrivedAt = performance.now();
     const first = batch.messages[0];
+    if (batch.highWatermark !== undefined) {
+      highWatermarks.set(partition, batch.highWatermark);
+      setLag(partition, BigInt(first?.offset ?? batch.highWatermark));
+    }
+    const arrivedAt = performance.now();
     if (joinedAt !== undefined && first !== undefined && Number(first.timestamp) < joinedAt) waitingAtJoin = true;
     let sinceYield = 0;
     for (const message of batch.messages) {
@@ -165,10 +190,11 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     }
     wake.notify();
     // Backpressure: hold this fetch while the buffer is full (e.g. the sink is failing and being
-    // retried). Heartbeating keeps our membership; it throws on a rebalance, which kafkajs handles.
+    // retried). keepAlive keeps our membership (a classic heartbeat throws on a rebalance, which
+    // kafkajs handles).
     while (buffer.length >= maxBuffered && !stopping && isRunning()) {
       await room.wait(1_000);
-      await heartbeat();
+      await keepAlive();
     }
   }
 
@@ -208,7 +234,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
   type Parked = {
     readonly partition: number;
     readonly offset: string;
-    readonly message: KafkaMessage;
+    readonly message: SourceMessage;
     readonly failure: { readonly reason: string; readonly reasonKind: DeadLetterKind };
     readonly extraHeaders?: Readonly<Record<string, string>>;
   };
@@ -306,8 +332,8 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     const next = nextOffsets(items);
     const committed = await withRetry('commit', async () => {
       // Only partitions we still own: after a rebalance the new owner re-reads from its commit.
-      const offsets = [...next].filter(([p]) => assigned.has(p)).map(([partition, offset]) => ({ topic, partition, offset }));
-      if (offsets.length > 0) await consumer.commitOffsets(offsets);
+      const offsets = [...next].filter(([p]) => assigned.has(p)).map(([partition, offset]) => ({ partition, offset }));
+      if (offsets.length > 0) await source!.commit(offsets);
     });
     if (!committed) return false;
 
@@ -376,24 +402,12 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     joined = true;
     joinedAt = partitions.length > 0 ? now() : undefined;
     waitingAtJoin = false;
-    log.info({ partitions }, 'joined the group');
+    log.info({ partitions, protocol }, 'joined the group');
   }
 
   async function start(): Promise<void> {
     if (started) return started;
     started = (async () => {
-      consumer.on(consumer.events.GROUP_JOIN, (e) => onJoin(e.payload.memberAssignment[topic] ?? []));
-      consumer.on(consumer.events.REBALANCING, () => {
-        joined = false;
-      });
-      consumer.on(consumer.events.STOP, () => {
-        joined = false;
-      });
-      consumer.on(consumer.events.CRASH, (e) => {
-        joined = false;
-        log.error({ error: describeError(e.payload.error), restart: e.payload.restart }, 'kafka consumer crashed');
-        options.onCrash?.(e.payload.error, e.payload.restart);
-      });
       await producer.connect();
       await admin.connect();
       // The broker may not auto-create topics; a consumer that cannot dead-letter would stall.
@@ -405,9 +419,18 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       // takes that off the rebalance (issue 13). A store that is down does not stop the start:
       // the run loop retries the write as it would any other.
       await (sink.warm ?? sink.ping)?.call(sink).catch((error: unknown) => log.warn({ error: describeError(error) }, 'the store did not answer before joining; writes will retry'));
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning ?? false });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
+      source = await groupSourceOf(options);
+      await source.start({
+        onAssigned: onJoin,
+        onUnassigned: () => {
+          joined = false;
+        },
+        onBatch,
+        onCrash: (error, restart) => {
+          log.error({ error: describeError(error), restart }, 'kafka consumer crashed');
+          options.onCrash?.(error, restart);
+        },
+      });
       loop = runLoop().catch((error: unknown) => {
         // Not expected (every step is retried); log loudly rather than lose it silently.
         log.fatal({ error: describeError(error) }, 'consumer run loop failed');
@@ -426,16 +449,12 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
         // start failed half-way: still disconnect whatever did connect
       }
       stopping = true;
-      try {
-        consumer.pause([{ topic }]);
-      } catch {
-        // not running (start failed): nothing to pause
-      }
+      source?.pause();
       wake.notify();
       room.notify();
       interrupt.notify();
       await loop; // drains the buffer with one last attempt per step, and commits
-      await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+      await Promise.allSettled([source?.stop(), producer.disconnect(), admin.disconnect()]);
       joined = false;
       log.info('consumer stopped');
     })();

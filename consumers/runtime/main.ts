@@ -51,6 +51,9 @@ export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
     fromBeginning: args.fromBeginning ?? true,
     sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
     ...(config.CONSUMER_HEARTBEAT_INTERVAL_MS === undefined ? {} : { heartbeatIntervalMs: config.CONSUMER_HEARTBEAT_INTERVAL_MS }),
+    groupProtocol: config.CONSUMER_GROUP_PROTOCOL,
+    brokers: config.KAFKA_BROKERS,
+    clientId: `${config.KAFKA_CLIENT_ID}-${args.name}`,
     fetchMinBytes: config.CONSUMER_FETCH_MIN_BYTES,
     fetchMaxWaitMs: config.CONSUMER_FETCH_MAX_WAIT_MS,
     logger,
@@ -108,7 +111,7 @@ export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
     return;
   }
   logger.info(
-    { port: server.port, groupId: args.groupId, topic: config.KAFKA_TOPIC, batchMaxEvents: args.batchMaxEvents, batchMaxWaitMs: args.batchMaxWaitMs },
+    { port: server.port, groupId: args.groupId, groupProtocol: config.CONSUMER_GROUP_PROTOCOL, topic: config.KAFKA_TOPIC, batchMaxEvents: args.batchMaxEvents, batchMaxWaitMs: args.batchMaxWaitMs },
     `${args.name} consumer running`,
   );
 }

@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../../src/kernel/config.ts';
 import type { SessionCompleted } from '../../src/kernel/events/session-completed.ts';
 import type { Logger } from '../../src/kernel/observability/logger.ts';
+import type { GroupProtocol } from './group-source.ts';
 
 export type { SessionCompleted };
 
@@ -63,6 +64,16 @@ export interface ConsumerOptions {
   metricsLabel?: string;
   /** retention.ms of the dead-letter topic if this consumer has to create it (default: KAFKA_TOPIC_RETENTION_MS's default). */
   dlqRetentionMs?: number;
+  /**
+   * The consumer group protocol (group-source.ts): 'classic' (kafkajs, eager rebalances; the
+   * default) or 'consumer' (KIP-848 through @platformatic/kafka: members that keep their
+   * partitions never stop; session timeout and heartbeat interval are then the broker's settings).
+   */
+  groupProtocol?: GroupProtocol;
+  /** Bootstrap brokers, for the 'consumer' protocol's client (kafkajs's Kafka does not expose them). */
+  brokers?: readonly string[];
+  /** Client id of the 'consumer' protocol's client (default: the group id). */
+  clientId?: string;
   /** Kafka group session timeout (default 30 s): how soon partitions of a dead member move on. */
   sessionTimeoutMs?: number;
   /** Heartbeat interval; default min(3 s, session timeout / 3). Bounds how late a member notices a rebalance. */

@@ -218,6 +218,15 @@ const schema = z
      */
     CONSUMER_HEARTBEAT_INTERVAL_MS: int(100, 100_000).optional(),
     /**
+     * The consumers' group protocol. `classic` (kafkajs): every change of membership stops every
+     * member of the group until all have rejoined. `consumer` (KIP-848, Kafka 4.0+, through
+     * @platformatic/kafka): the broker moves partitions one by one and members that keep theirs
+     * never stop; its session timeout and heartbeat interval are then the broker's
+     * group.consumer.* settings, and CONSUMER_SESSION_TIMEOUT_MS / CONSUMER_HEARTBEAT_INTERVAL_MS
+     * do not apply. docs/scaling.md has the A/B that chose each layout's setting.
+     */
+    CONSUMER_GROUP_PROTOCOL: z.enum(['classic', 'consumer']).default('classic'),
+    /**
      * kafkajs fetch: the broker answers when this many bytes are ready or after
      * CONSUMER_FETCH_MAX_WAIT_MS. kafkajs's default of 1 byte made every event its own fetch at
      * ordinary rates (issue 11: ~0.3 core per consumer at 333 req/s); see docs/performance.md.

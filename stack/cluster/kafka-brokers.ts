@@ -35,6 +35,12 @@ export const KAFKA_CLUSTER_SETTINGS = {
   // still four heartbeats, so a broker busy for a moment is not fenced.
   'broker.session.timeout.ms': '3000',
   'broker.heartbeat.interval.ms': '750',
+  // KIP-848 groups (CONSUMER_GROUP_PROTOCOL=consumer): the broker owns their session and
+  // heartbeat. The same 6 s session as the classic groups' (a killed consumer's partitions served
+  // again within 15 s), and a 250 ms heartbeat: a member learns of partitions to give up or to
+  // take only from a heartbeat answer, so the interval bounds how long a moved partition waits.
+  'group.consumer.session.timeout.ms': '6000',
+  'group.consumer.heartbeat.interval.ms': '250',
 } as const;
 
 export function brokerProperties(config: Config, layout: ClusterLayout, broker: BrokerPorts, logDir: string): string {

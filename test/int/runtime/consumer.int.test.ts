@@ -3,14 +3,15 @@
  * Kafka): batching, commits only after the write, dead letters with their reason headers,
  * retry with backoff while the partition waits, and stop() interrupting a backoff.
  */
-import { describe, expect, test } from 'bun:test';
+import { beforeAll, describe, expect, test } from 'bun:test';
 import { registerCleanups } from '../../support/cleanups.ts';
 import { Registry } from 'prom-client';
 import { createConsumer, type BatchSink, type RunningConsumer, type SessionCompleted } from '../../../consumers/runtime/index.ts';
 import { DLQ_HEADERS } from '../../../consumers/runtime/dead-letter.ts';
 import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { makeEvent } from '../../support/events.ts';
-import { createTestTopic, testKafka as kafka, type TestTopic } from '../../support/kafka.ts';
+import type { GroupProtocol } from '../../../consumers/runtime/group-source.ts';
+import { createTestTopic, testConfig, testKafka as kafka, type TestTopic } from '../../support/kafka.ts';
 import { waitFor } from '../../support/process.ts';
 
 const cleanups = registerCleanups();
@@ -21,10 +22,15 @@ async function topicFor(name: string, partitions = 3): Promise<TestTopic> {
   return t;
 }
 
+/** The group protocol of the describe block being run (each block runs every test under one). */
+let protocol: GroupProtocol = 'classic';
+
 function startConsumer(t: TestTopic, sink: BatchSink, over: Partial<Parameters<typeof createConsumer>[0]> = {}) {
   const registry = new Registry();
   const consumer = createConsumer({
     kafka,
+    groupProtocol: protocol,
+    brokers: testConfig.KAFKA_BROKERS,
     topic: t.topic,
     dlqTopic: t.dlqTopic,
     groupId: t.groupId,
@@ -89,7 +95,11 @@ async function metricValue(registry: Registry, name: string, labels: Record<stri
     .reduce((sum, v) => sum + v.value, 0);
 }
 
-describe('consumer runtime (real Kafka)', () => {
+for (const groupProtocol of ['classic', 'consumer'] as const) describe(`consumer runtime (real Kafka, ${groupProtocol} group protocol)`, () => {
+  beforeAll(() => {
+    protocol = groupProtocol;
+  });
+
   test('writes every event in batches of at most batchMaxEvents and commits up to the high watermark', async () => {
     const t = await topicFor('rt-batches');
     const sent = events(1_000);
