@@ -19,6 +19,7 @@
  * loop buffers only partitions it holds (isStale) and commits only those, and the new owner reads
  * from the last commit, so nothing is skipped (the sinks are idempotent).
  */
+import './lazy-ajv.ts'; // before the client: it compiles its validators when it loads (lazy-ajv.ts)
 import { Consumer, type Message } from '@platformatic/kafka';
 import { tracingChannel } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
