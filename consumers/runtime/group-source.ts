@@ -12,6 +12,15 @@ import type { SourceMessage } from './dead-letter.ts';
 
 export type GroupProtocol = 'classic' | 'consumer';
 
+/**
+ * Fetch sizes, the same under both adapters. Small fetches: a client parses a whole fetch answer
+ * at once, and decoding a big one blocked the event loop for hundreds of ms while the sink's
+ * database replies waited. Measured on 300k events (kafkajs): 256 KiB per partition consumed
+ * faster than 4 MiB, even without a sink.
+ */
+export const FETCH_MAX_BYTES_PER_PARTITION = 256 * 1024;
+export const FETCH_MAX_BYTES = 4 * 1024 * 1024;
+
 /** Messages of one partition, in offset order, as one fetch returned them. */
 export interface FetchedBatch {
   readonly partition: number;

@@ -4,7 +4,7 @@
  * rejoined, and a member learns of it only from a heartbeat answer (heartbeatIntervalOf).
  */
 import type { Batch, Consumer, Kafka } from 'kafkajs';
-import type { GroupEvents, GroupSource } from '../group-source.ts';
+import { FETCH_MAX_BYTES, FETCH_MAX_BYTES_PER_PARTITION, type GroupEvents, type GroupSource } from '../group-source.ts';
 
 export interface KafkajsSourceOptions {
   readonly kafka: Kafka;
@@ -32,11 +32,8 @@ export function kafkajsSource(options: KafkajsSourceOptions): GroupSource {
     // how long stop() waits for the last fetch). Defaults and the A/B: docs/performance.md.
     minBytes: options.fetchMinBytes,
     maxWaitTimeInMs: options.fetchMaxWaitMs,
-    // Small fetches: kafkajs parses a whole fetch response synchronously, and decoding a big one
-    // blocked the event loop for hundreds of ms while the sink's database replies waited.
-    // Measured on 300k events: 256 KiB per partition consumed faster than 4 MiB, even without a sink.
-    maxBytesPerPartition: 256 * 1024,
-    maxBytes: 4 * 1024 * 1024,
+    maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
+    maxBytes: FETCH_MAX_BYTES,
   });
 
   return {

@@ -26,7 +26,7 @@ import type { Readable } from 'node:stream';
 import { describeError } from '../../../src/kernel/errors.ts';
 import type { Logger } from '../../../src/kernel/observability/logger.ts';
 import type { SourceMessage } from '../dead-letter.ts';
-import type { BatchControl, FetchedBatch, GroupEvents, GroupSource } from '../group-source.ts';
+import { FETCH_MAX_BYTES, FETCH_MAX_BYTES_PER_PARTITION, type BatchControl, type FetchedBatch, type GroupEvents, type GroupSource } from '../group-source.ts';
 import { Signal } from '../signal.ts';
 
 export interface Kip848SourceOptions {
@@ -166,9 +166,8 @@ export function kip848Source(options: Kip848SourceOptions): GroupSource {
         autocommit: false,
         minBytes: options.fetchMinBytes,
         maxWaitTime: options.fetchMaxWaitMs,
-        // As the classic adapter: small fetches, so that decoding one never blocks the loop long.
-        maxBytesPerPartition: 256 * 1024,
-        maxBytes: 4 * 1024 * 1024,
+        maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
+        maxBytes: FETCH_MAX_BYTES,
       })) as unknown as Readable & { close(): Promise<void> };
       stream = s;
       running = true;
