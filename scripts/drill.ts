@@ -11,7 +11,7 @@
  * --phases=a,b runs only those phases (baseline and tail always run; for a quick re-check of one
  * fault); --keep keeps the folder (logs); --json=FILE writes the figures.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../src/kernel/config.ts';
@@ -22,7 +22,7 @@ import { consoleStackLog, hideKafkajsTimerWarning } from '../stack/log.ts';
 import { drainedRestart } from '../stack/cluster/haproxy.ts';
 import { startService, stopService } from '../stack/service.ts';
 import { type DrillCluster, launchDrillCluster } from './lib/drill/cluster.ts';
-import { busiestLeader, clientFigures, type ClientFigures, histogramQuantile, type PhaseWindow, quantile } from './lib/drill/measure.ts';
+import { brokerKillTimeline, busiestLeader, clientFigures, controllerEvents, type ClientFigures, histogramQuantile, type PhaseWindow, quantile } from './lib/drill/measure.ts';
 import { type FreshnessFigures, postgresFreshness, postgresFreshnessTimeline } from './lib/drill/freshness.ts';
 import { type PhaseSamples, startSamplers } from './lib/drill/samplers.ts';
 import { readAttempts, startLoad } from './lib/fault/load.ts';
@@ -53,6 +53,8 @@ interface PhaseResult {
   client?: ClientFigures;
   samples?: PhaseSamples;
 }
+
+const readLog = (file: string | undefined): string => (file !== undefined && existsSync(file) ? readFileSync(file, 'utf8') : '');
 
 async function admin(cluster: DrillCluster) {
   const a = createKafka(cluster.config, silentLogger(), '-drill').admin();
@@ -232,8 +234,12 @@ async function main(): Promise<number> {
       const pid = def ? c.serverPid(def.name) : undefined;
       if (def === undefined || pid === undefined) throw new Error(`no running broker leads partitions (leaders ${leaders.join(',')})`);
       notes.killed = `${def.name} (leader of ${leaders.filter((l) => l === node).length} of ${leaders.length} partitions)`;
+      const killedAt = Date.now();
       process.kill(pid, 'SIGKILL');
       await Bun.sleep(10_000);
+      // The controller's side, from the brokers' logs: was the killed broker also the active
+      // controller (then a new one must be elected first), and when was it fenced.
+      Object.assign(notes, brokerKillTimeline(c.services.brokers.flatMap((b) => controllerEvents(readLog(b.logFiles[0]))), node as number, killedAt));
       const t = Date.now();
       await startService(def, quiet, 120_000);
       notes.restartMs = Date.now() - t;

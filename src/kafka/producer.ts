@@ -75,10 +75,11 @@ const PRODUCER_CONFIG: ProducerConfig = {
   // How soon a batch stuck on a dead leader is tried again. kafkajs's default backoff doubles
   // from 300 ms to 30 s: after a kill -9 the attempts fall at 0.3, 0.9, 2.1, 4.5 and 9.3 s, so the
   // first one after the new leader is elected (3 s in the cluster) came at 4.5 s or 9.3 s, and
-  // writes resumed that late (the drill: 4.2-6.5 s without a 202). Capped at 1 s, the batch lands
-  // within about a second of the election. Each attempt against a dead broker is a refused
-  // connection, so the cap costs nothing while it is down. Idempotent: no retry limit.
-  retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
+  // writes resumed that late (the drill: 4.2-6.5 s without a 202). Capped at 500 ms (the Java
+  // producer's retry.backoff.max.ms is 1 s), the batch lands within half a second of the
+  // election. Each attempt against a dead broker is a refused connection, so the cap costs
+  // nothing while it is down. Idempotent: no retry limit.
+  retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 500 },
 };
 
 /**

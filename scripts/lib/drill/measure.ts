@@ -143,3 +143,53 @@ export function busiestLeader(leaders: readonly number[]): number | undefined {
   for (const l of leaders) if (l >= 0) counts.set(l, (counts.get(l) ?? 0) + 1);
   return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
 }
+
+/** What the brokers' logs say about the KRaft controller around a broker kill. */
+export interface ControllerEvent {
+  readonly kind: 'active' | 'fenced';
+  /** the controller that became active, or the broker it fenced */
+  readonly node: number;
+  /** epoch ms, from the log line's timestamp (the JVM logs in the host's zone: UTC here) */
+  readonly at: number;
+  /** the controller epoch ('active' only) */
+  readonly epoch?: number;
+}
+
+const ACTIVE = /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\] INFO \[QuorumController id=(\d+)\] Becoming the active controller at epoch (\d+)/;
+const FENCED = /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\] INFO \[QuorumController id=\d+\] Fencing broker (\d+) because its session has timed out/;
+
+/** The controller changes and fencings in a broker's server.log (pure; lines in any order). */
+export function controllerEvents(log: string): ControllerEvent[] {
+  const events: ControllerEvent[] = [];
+  for (const line of log.split('\n')) {
+    const a = ACTIVE.exec(line);
+    if (a) events.push({ kind: 'active', node: Number(a[3]), epoch: Number(a[4]), at: Date.parse(`${a[1]?.replace(' ', 'T')}.${a[2]}Z`) });
+    const f = FENCED.exec(line);
+    if (f) events.push({ kind: 'fenced', node: Number(f[3]), at: Date.parse(`${f[1]?.replace(' ', 'T')}.${f[2]}Z`) });
+  }
+  return events;
+}
+
+/** The active controller as of `at`: the one that became active at the highest epoch by then. */
+export function activeControllerAt(events: readonly ControllerEvent[], at: number): number | undefined {
+  let best: ControllerEvent | undefined;
+  for (const e of events) if (e.kind === 'active' && e.at <= at && (best === undefined || (e.epoch ?? 0) > (best.epoch ?? 0))) best = e;
+  return best?.node;
+}
+
+/**
+ * How a broker kill at `killedAt` of `node` went on the controller side: whether the killed
+ * broker was the active controller, when a new one took over, and when the killed broker was
+ * fenced (its partitions then get new leaders and it leaves every in-sync replica set).
+ */
+export function brokerKillTimeline(events: readonly ControllerEvent[], node: number, killedAt: number): { wasController: boolean; newControllerAfterMs?: number; fencedAfterMs?: number } {
+  const wasController = activeControllerAt(events, killedAt) === node;
+  const after = events.filter((e) => e.at >= killedAt).sort((a, b) => a.at - b.at);
+  const takeover = wasController ? after.find((e) => e.kind === 'active' && e.node !== node) : undefined;
+  const fenced = after.find((e) => e.kind === 'fenced' && e.node === node);
+  return {
+    wasController,
+    ...(takeover ? { newControllerAfterMs: takeover.at - killedAt } : {}),
+    ...(fenced ? { fencedAfterMs: fenced.at - killedAt } : {}),
+  };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { busiestLeader, clientFigures, histogramDelta, histogramQuantile, longestGapMs, parseHistogram } from '../../../scripts/lib/drill/measure.ts';
+import { brokerKillTimeline, busiestLeader, clientFigures, controllerEvents, histogramDelta, histogramQuantile, longestGapMs, parseHistogram } from '../../../scripts/lib/drill/measure.ts';
 
 describe('drill arithmetic', () => {
   test('the longest stretch without a 202 counts the window edges', () => {
@@ -39,5 +39,26 @@ describe('drill arithmetic', () => {
     expect(busiestLeader([1, 2, 2, 3, 2, 1])).toBe(2);
     expect(busiestLeader([3, 1])).toBe(1);
     expect(busiestLeader([-1])).toBeUndefined();
+  });
+
+  test("a broker kill's controller side, read from the brokers' logs", () => {
+    const at = (t: string) => Date.parse(`2026-12-03T${t}Z`);
+    const log1 = [
+      '[2026-12-03 17:00:00,100] INFO [QuorumController id=1] Becoming the active controller at epoch 3, next write offset 1. (org.apache.kafka.controller.QuorumController)',
+      '[2026-12-03 17:00:01,000] INFO [QuorumController id=1] Fencing broker 3 because its session has timed out. (org.apache.kafka.controller.ReplicationControlManager)',
+      '[2026-12-03 17:00:02,000] INFO Sent auto-creation request for Set(__consumer_offsets) to the active controller. (kafka.server.DefaultAutoTopicCreationManager)',
+    ].join('\n');
+    const log2 = [
+      '[2026-12-03 16:59:00,000] INFO [QuorumController id=2] Becoming the active controller at epoch 2, next write offset 1. (org.apache.kafka.controller.QuorumController)',
+      '[2026-12-03 17:10:01,900] INFO [QuorumController id=2] Becoming the active controller at epoch 4, next write offset 90. (org.apache.kafka.controller.QuorumController)',
+      '[2026-12-03 17:10:04,450] INFO [QuorumController id=2] Fencing broker 1 because its session has timed out. (org.apache.kafka.controller.ReplicationControlManager)',
+    ].join('\n');
+    const events = [...controllerEvents(log1), ...controllerEvents(log2)];
+    expect(events).toHaveLength(5);
+    expect(events[0]).toEqual({ kind: 'active', node: 1, epoch: 3, at: at('17:00:00.100') });
+    // node 1 was active (epoch 3 beats epoch 2) when it was killed; node 2 took over and fenced it
+    expect(brokerKillTimeline(events, 1, at('17:10:00.000'))).toEqual({ wasController: true, newControllerAfterMs: 1_900, fencedAfterMs: 4_450 });
+    // a broker that was not the controller: only its fencing
+    expect(brokerKillTimeline(events, 3, at('17:00:00.500'))).toEqual({ wasController: false, fencedAfterMs: 500 });
   });
 });
