@@ -137,6 +137,8 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
    */
   let joinedAt: number | undefined;
   let waitingAtJoin = false;
+  /** Where the first commit after a join spent its time (logged with it): first fetch, write, commit. */
+  let resumeSteps: { firstFetchMs?: number; writeMs?: number; commitMs?: number } = {};
   let stopping = false;
   let started: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
@@ -165,7 +167,10 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       setLag(partition, BigInt(first?.offset ?? batch.highWatermark));
     }
     const arrivedAt = performance.now();
-    if (joinedAt !== undefined && first !== undefined && Number(first.timestamp) < joinedAt) waitingAtJoin = true;
+    if (joinedAt !== undefined && first !== undefined) {
+      if (Number(first.timestamp) < joinedAt) waitingAtJoin = true;
+      resumeSteps.firstFetchMs ??= now() - joinedAt;
+    }
     let sinceYield = 0;
     for (const message of batch.messages) {
       if (++sinceYield >= YIELD_EVERY_MESSAGES) {
@@ -307,7 +312,9 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     const events = oks.map((o) => o.event);
     let notWritten = 0; // refused by the store or a reused key's conflicting copy: dead-lettered instead
     if (events.length > 0) {
+      const writeStarted = now();
       const written = await writeIsolatingRefusals(events);
+      if (joinedAt !== undefined) resumeSteps.writeMs ??= now() - writeStarted;
       if (written === 'gave_up') return false;
       const parked = written.refused.map((r): Parked => {
         const item = oks[r.index]!;
@@ -330,6 +337,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     }
 
     const next = nextOffsets(items);
+    const commitStarted = now();
     const committed = await withRetry('commit', async () => {
       // Only partitions we still own: after a rebalance the new owner re-reads from its commit.
       const offsets = [...next].filter(([p]) => assigned.has(p)).map(([partition, offset]) => ({ partition, offset }));
@@ -347,9 +355,10 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       const ms = committedAt - joinedAt;
       if (waitingAtJoin) {
         metrics.rebalanceResume.observe({ consumer: label }, ms / 1000);
-        log.info({ resumeMs: ms }, 'first commit since joining the group');
+        log.info({ resumeMs: ms, ...resumeSteps, commitMs: committedAt - commitStarted }, 'first commit since joining the group');
       }
       joinedAt = undefined;
+      resumeSteps = {};
     }
     metrics.eventsWritten.inc({ consumer: label }, events.length - notWritten);
     const freshness = metrics.freshness.labels({ consumer: label }); // label lookup once per batch, not per event
@@ -402,6 +411,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     joined = true;
     joinedAt = partitions.length > 0 ? now() : undefined;
     waitingAtJoin = false;
+    resumeSteps = {};
     log.info({ partitions, protocol }, 'joined the group');
   }
 
@@ -420,6 +430,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       // the run loop retries the write as it would any other.
       await (sink.warm ?? sink.ping)?.call(sink).catch((error: unknown) => log.warn({ error: describeError(error) }, 'the store did not answer before joining; writes will retry'));
       source = await groupSourceOf(options);
+      log.info({ protocol }, 'connected to the broker and the store; joining the group');
       await source.start({
         onAssigned: onJoin,
         onUnassigned: () => {

@@ -113,11 +113,16 @@ export async function createTopicsAndWait(admin: Admin, topics: readonly TopicTo
  * Creates the dead-letter topic alone when missing (a consumer must be able to dead-letter even
  * when nobody ran the full topic set-up), with the same settings as ensureTopics. Returns true
  * when this process created it.
+ *
+ * It asks whether the topic exists first: every consumer start used to send CreateTopics, which
+ * the broker answers TOPIC_ALREADY_EXISTS and kafkajs logs at ERROR ("Topic creation errors"),
+ * one false alarm per instance start (seen in every drill's consumer logs).
  */
-export function ensureDeadLetterTopic(
+export async function ensureDeadLetterTopic(
   admin: Admin,
   spec: Pick<TopicSpec, 'dlqTopic' | 'dlqPartitions' | 'retentionMs'>,
 ): Promise<boolean> {
+  if ((await admin.listTopics()).includes(spec.dlqTopic)) return false;
   return createTopicsAndWait(admin, [
     { topic: spec.dlqTopic, numPartitions: spec.dlqPartitions ?? 1, configEntries: topicConfigEntries(spec.retentionMs) },
   ]);

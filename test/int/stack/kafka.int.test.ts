@@ -4,7 +4,7 @@
  */
 import { expect, test } from 'bun:test';
 import { Partitioners } from 'kafkajs';
-import { ensureTopics } from '../../../src/kernel/kafka/topics.ts';
+import { ensureDeadLetterTopic, ensureTopics } from '../../../src/kernel/kafka/topics.ts';
 import { registerCleanups } from '../../support/cleanups.ts';
 import { makeTopics, testKafka, uniqueTopicName } from '../../support/kafka.ts';
 import { waitFor } from '../../support/process.ts';
@@ -79,4 +79,24 @@ test('ensureTopics creates the topic and its dead-letter topic once, and grows p
   expect(partitions).toEqual({ [topic]: 3, [spec.dlqTopic]: 1 });
   const configs = await admin.describeConfigs({ resources: [{ type: 2, name: topic, configNames: ['retention.ms'] }], includeSynonyms: false });
   expect(configs.resources[0]?.configEntries[0]?.configValue).toBe('3600000');
+}, 30_000);
+
+test('ensureDeadLetterTopic creates a missing dead-letter topic, and leaves an existing one without asking the broker to create it', async () => {
+  const dlqTopic = `${uniqueTopicName('stack-dlq')}.dlq`;
+  const admin = testKafka.admin();
+  const requests: string[] = [];
+  admin.on(admin.events.REQUEST, (e) => requests.push(e.payload.apiName));
+  await admin.connect();
+  cleanups.push(async () => {
+    await admin.deleteTopics({ topics: [dlqTopic] });
+    await admin.disconnect();
+  });
+  expect(await ensureDeadLetterTopic(admin, { dlqTopic, retentionMs: 3_600_000 })).toBe(true);
+  expect(requests).toContain('CreateTopics');
+  requests.length = 0;
+  // A consumer's every start: the topic is there, so no CreateTopics (which the broker refuses
+  // with TOPIC_ALREADY_EXISTS and kafkajs logs at ERROR).
+  expect(await ensureDeadLetterTopic(admin, { dlqTopic, retentionMs: 3_600_000 })).toBe(false);
+  expect(requests).not.toContain('CreateTopics');
+  expect(requests).toContain('Metadata');
 }, 30_000);
