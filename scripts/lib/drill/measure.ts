@@ -156,7 +156,7 @@ export interface ControllerEvent {
 }
 
 const ACTIVE = /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\] INFO \[QuorumController id=(\d+)\] Becoming the active controller at epoch (\d+)/;
-const FENCED = /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\] INFO \[QuorumController id=\d+\] Fencing broker (\d+) because its session has timed out/;
+const FENCED = /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\] INFO .*Fencing broker (\d+) (?:at epoch \d+ )?because its session has timed out/;
 
 /** The controller changes and fencings in a broker's server.log (pure; lines in any order). */
 export function controllerEvents(log: string): ControllerEvent[] {

@@ -51,7 +51,8 @@ describe('drill arithmetic', () => {
     const log2 = [
       '[2026-12-03 16:59:00,000] INFO [QuorumController id=2] Becoming the active controller at epoch 2, next write offset 1. (org.apache.kafka.controller.QuorumController)',
       '[2026-12-03 17:10:01,900] INFO [QuorumController id=2] Becoming the active controller at epoch 4, next write offset 90. (org.apache.kafka.controller.QuorumController)',
-      '[2026-12-03 17:10:04,450] INFO [QuorumController id=2] Fencing broker 1 because its session has timed out. (org.apache.kafka.controller.ReplicationControlManager)',
+      // Kafka 4.1's wording names the broker epoch
+      '[2026-12-03 17:10:04,450] INFO [QuorumController id=2] Fencing broker 1 at epoch 13 because its session has timed out. (org.apache.kafka.controller.ReplicationControlManager)',
     ].join('\n');
     const events = [...controllerEvents(log1), ...controllerEvents(log2)];
     expect(events).toHaveLength(5);
