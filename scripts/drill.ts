@@ -9,7 +9,8 @@
  * Bounded (DRILL_DEADLINE below), stops by itself, cleans up every process and folder, and exits
  * 1 when a goal is missed or a phase did not run. Options: --rate=N skips the rate measurement;
  * --phases=a,b runs only those phases (baseline and tail always run; for a quick re-check of one
- * fault); --keep keeps the folder (logs); --json=FILE writes the figures.
+ * fault); --kill=coordinator kills the broker coordinating the Postgres group instead of the
+ * busiest leader; --keep keeps the folder (logs); --json=FILE writes the figures.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ import { consoleStackLog, hideKafkajsTimerWarning } from '../stack/log.ts';
 import { drainedRestart } from '../stack/cluster/haproxy.ts';
 import { startService, stopService } from '../stack/service.ts';
 import { type DrillCluster, launchDrillCluster } from './lib/drill/cluster.ts';
-import { brokerKillTimeline, busiestLeader, clientFigures, controllerEvents, type ClientFigures, histogramQuantile, type PhaseWindow, quantile } from './lib/drill/measure.ts';
+import { brokerKillTimeline, busiestLeader, clientFigures, controllerEvents, coordinatorPartition, type ClientFigures, histogramQuantile, type PhaseWindow, quantile } from './lib/drill/measure.ts';
 import { type FreshnessFigures, postgresFreshness, postgresFreshnessTimeline } from './lib/drill/freshness.ts';
 import { type PhaseSamples, startSamplers } from './lib/drill/samplers.ts';
 import { readAttempts, startLoad } from './lib/fault/load.ts';
@@ -227,13 +228,20 @@ async function main(): Promise<number> {
     await phase('broker-kill', async (notes) => {
       const a = await admin(c);
       const meta = await a.fetchTopicMetadata({ topics: [c.config.KAFKA_TOPIC] });
+      // Which broker coordinates each consumer group (the leader of its __consumer_offsets
+      // partition): killing it also tests how a group's members find a new coordinator.
+      const groups = [c.config.PG_CONSUMER_GROUP, c.config.CH_CONSUMER_GROUP];
+      const offsets = (await a.fetchTopicMetadata({ topics: ['__consumer_offsets'] })).topics[0]?.partitions ?? [];
+      const coordinators = Object.fromEntries(groups.map((g) => [g, offsets.find((p) => p.partitionId === coordinatorPartition(g, offsets.length))?.leader]));
       await a.disconnect();
       const leaders = meta.topics[0]?.partitions.map((p) => p.leader) ?? [];
-      const node = busiestLeader(leaders);
+      // --kill=coordinator (a re-check): the broker coordinating the Postgres group instead.
+      const node = args.get('kill') === 'coordinator' ? coordinators[c.config.PG_CONSUMER_GROUP] : busiestLeader(leaders);
       const def = c.services.brokers.find((b) => b.name === `kafka-${node}`);
       const pid = def ? c.serverPid(def.name) : undefined;
       if (def === undefined || pid === undefined) throw new Error(`no running broker leads partitions (leaders ${leaders.join(',')})`);
       notes.killed = `${def.name} (leader of ${leaders.filter((l) => l === node).length} of ${leaders.length} partitions)`;
+      notes.coordinatorOf = Object.entries(coordinators).filter(([, n]) => n === node).map(([g]) => g);
       const killedAt = Date.now();
       process.kill(pid, 'SIGKILL');
       await Bun.sleep(10_000);

@@ -193,3 +193,16 @@ export function brokerKillTimeline(events: readonly ControllerEvent[], node: num
     ...(fenced ? { fencedAfterMs: fenced.at - killedAt } : {}),
   };
 }
+
+/** Java's String.hashCode, as Kafka computes it for a group id (UTF-16 code units, 32-bit wrap). */
+export function javaStringHash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** The `__consumer_offsets` partition whose leader coordinates `groupId` (Kafka's Utils.abs(hash) % n). */
+export function coordinatorPartition(groupId: string, offsetsPartitions: number): number {
+  const h = javaStringHash(groupId);
+  return (h === -2147483648 ? 0 : Math.abs(h)) % offsetsPartitions;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { brokerKillTimeline, busiestLeader, clientFigures, controllerEvents, histogramDelta, histogramQuantile, longestGapMs, parseHistogram } from '../../../scripts/lib/drill/measure.ts';
+import { brokerKillTimeline, busiestLeader, clientFigures, controllerEvents, coordinatorPartition, javaStringHash, histogramDelta, histogramQuantile, longestGapMs, parseHistogram } from '../../../scripts/lib/drill/measure.ts';
 
 describe('drill arithmetic', () => {
   test('the longest stretch without a 202 counts the window edges', () => {
@@ -61,5 +61,17 @@ describe('drill arithmetic', () => {
     expect(brokerKillTimeline(events, 1, at('17:10:00.000'))).toEqual({ wasController: true, newControllerAfterMs: 1_900, fencedAfterMs: 4_450 });
     // a broker that was not the controller: only its fencing
     expect(brokerKillTimeline(events, 3, at('17:00:00.500'))).toEqual({ wasController: false, fencedAfterMs: 500 });
+  });
+
+  test("a group's coordinator partition, as Kafka computes it from the group id", () => {
+    // Java: "abc".hashCode() == 96354, "polygenelubricants".hashCode() == Integer.MIN_VALUE
+    expect(javaStringHash('abc')).toBe(96_354);
+    expect(javaStringHash('polygenelubricants')).toBe(-2_147_483_648);
+    expect(javaStringHash('')).toBe(0);
+    expect(coordinatorPartition('abc', 10)).toBe(4);
+    expect(coordinatorPartition('polygenelubricants', 10)).toBe(0); // Utils.abs(MIN_VALUE) is 0
+    // a negative hash: Java's "session-completed.clickhouse".hashCode() is -292663054
+    expect(javaStringHash('session-completed.clickhouse')).toBe(-292_663_054);
+    expect(coordinatorPartition('session-completed.clickhouse', 10)).toBe(4);
   });
 });
