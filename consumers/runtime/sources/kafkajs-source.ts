@@ -3,8 +3,9 @@
  * rebalances eagerly: a member that joins or leaves makes every member stop until all have
  * rejoined, and a member learns of it only from a heartbeat answer (heartbeatIntervalOf).
  */
-import type { Batch, Consumer, Kafka } from 'kafkajs';
+import { type Batch, type Consumer, type Kafka, PartitionAssigners } from 'kafkajs';
 import { FETCH_MAX_BYTES, FETCH_MAX_BYTES_PER_PARTITION, type GroupEvents, type GroupSource } from '../group-source.ts';
+import { stickyAssigner } from './sticky-assigner.ts';
 
 export interface KafkajsSourceOptions {
   readonly kafka: Kafka;
@@ -34,6 +35,8 @@ export const CONSUMER_RETRY = { initialRetryTime: 100, maxRetryTime: 1_000, retr
 
 export function kafkajsSource(options: KafkajsSourceOptions): GroupSource {
   const { topic } = options;
+  /** This member's partitions since its last join, told to the group leader at the next (sticky-assigner.ts). */
+  let owned: readonly number[] = [];
   const consumer: Consumer = options.kafka.consumer({
     groupId: options.groupId,
     sessionTimeout: options.sessionTimeoutMs,
@@ -50,15 +53,21 @@ export function kafkajsSource(options: KafkajsSourceOptions): GroupSource {
     maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
     maxBytes: FETCH_MAX_BYTES,
     retry: CONSUMER_RETRY,
+    // Sticky first; round-robin while a member of an older version is still in the group.
+    partitionAssigners: [stickyAssigner(() => ({ [topic]: owned })), PartitionAssigners.roundRobin],
   });
 
   return {
     protocol: 'classic',
     async start(events: GroupEvents) {
-      consumer.on(consumer.events.GROUP_JOIN, (e) => events.onAssigned(e.payload.memberAssignment[topic] ?? []));
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        owned = e.payload.memberAssignment[topic] ?? [];
+        events.onAssigned(owned);
+      });
       consumer.on(consumer.events.REBALANCING, () => events.onUnassigned());
       consumer.on(consumer.events.STOP, () => events.onUnassigned());
       consumer.on(consumer.events.CRASH, (e) => {
+        owned = []; // a restarted client joins as a new member: it owns nothing any more
         events.onUnassigned();
         events.onCrash(e.payload.error, e.payload.restart);
       });

@@ -1,0 +1,127 @@
+/**
+ * A sticky partition assigner for kafkajs's classic groups: at each rebalance every member keeps
+ * the partitions it had, up to its fair share, and only the rest move.
+ *
+ * Why (issue 13, the drill's 1 -> 3 scale-up): kafkajs ships only a round-robin assigner, which
+ * deals the partitions out again over the members sorted by their (random) ids. Growing a group
+ * one member at a time then moved partitions that had just moved: in one run, of six partitions
+ * two went to the first new member and on to the second one at the next rebalance, one went to
+ * the first new member and back. A partition that moves waits for its new owner's first fetch
+ * and write, which on a busy machine take seconds in a process that has just started. With this
+ * assigner a 1 -> 2 -> 3 growth moves 3 and then 2 partitions (the fewest that balance allows), and
+ * every member keeps what it had up to its share. It is Kafka's StickyAssignor idea (the Java client's default pairs a
+ * range assigner with the cooperative sticky one); kafkajs's protocol is eager, so members still
+ * pause at each rebalance, but fewer partitions change hands.
+ *
+ * Each member tells the group leader what it owns in its subscription's userData (JSON,
+ * `{ "owned": { topic: [partitions] } }`); the leader runs `stickyAssign` per topic. Members list
+ * this assigner before round-robin, so a group of mixed versions agrees on round-robin until
+ * every member knows this one.
+ */
+import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
+
+export const STICKY_ASSIGNER_NAME = 'SessionPipelineSticky';
+const VERSION = 1;
+
+export interface MemberClaim {
+  readonly id: string;
+  /** What the member said it owned when it joined (may be stale, unknown or claimed twice). */
+  readonly owned: readonly number[];
+}
+
+/**
+ * Pure: partitions -> member id -> its partitions, balanced (sizes differ by at most one) and
+ * moving as few partitions as balance allows. Deterministic for the same input.
+ */
+export function stickyAssign(partitions: readonly number[], members: readonly MemberClaim[]): Map<string, number[]> {
+  const result = new Map<string, number[]>();
+  if (members.length === 0) return result;
+  const ids = [...new Set(members.map((m) => m.id))].sort();
+  for (const id of ids) result.set(id, []);
+  const all = [...new Set(partitions)].sort((a, b) => a - b);
+  const exists = new Set(all);
+  // A partition claimed by two members (a stale claim after a missed rebalance) goes to neither
+  // claim: it is dealt out with the unowned ones.
+  const claimedBy = new Map<number, string[]>();
+  for (const m of members) for (const p of new Set(m.owned)) if (exists.has(p)) claimedBy.set(p, [...(claimedBy.get(p) ?? []), m.id]);
+  const owned = new Map(ids.map((id) => [id, [] as number[]]));
+  for (const [p, by] of claimedBy) if (by.length === 1) owned.get(by[0]!)?.push(p);
+  for (const list of owned.values()) list.sort((a, b) => a - b);
+
+  // Fair shares: floor(P / n) each, one more for (P mod n) members, those that own most first.
+  const base = Math.floor(all.length / ids.length);
+  let extra = all.length % ids.length;
+  const byOwned = [...ids].sort((a, b) => (owned.get(b)?.length ?? 0) - (owned.get(a)?.length ?? 0) || (a < b ? -1 : 1));
+  const quota = new Map<string, number>();
+  for (const id of byOwned) {
+    const more = extra > 0 && (owned.get(id)?.length ?? 0) > base;
+    quota.set(id, base + (more ? 1 : 0));
+    if (more) extra -= 1;
+  }
+  // Members that own no more than their base share get the remaining extras, in id order.
+  for (const id of ids) {
+    if (extra === 0) break;
+    if (quota.get(id) === base) {
+      quota.set(id, base + 1);
+      extra -= 1;
+    }
+  }
+
+  const taken = new Set<number>();
+  for (const id of ids) {
+    const keep = (owned.get(id) ?? []).slice(0, quota.get(id) ?? 0);
+    result.set(id, keep);
+    for (const p of keep) taken.add(p);
+  }
+  const free = all.filter((p) => !taken.has(p));
+  for (const id of ids) {
+    const mine = result.get(id)!;
+    while (mine.length < (quota.get(id) ?? 0) && free.length > 0) mine.push(free.shift()!);
+    mine.sort((a, b) => a - b);
+  }
+  return result;
+}
+
+/** The userData a member joins with: what it owns now, per topic. */
+export function encodeOwned(owned: Readonly<Record<string, readonly number[]>>): Buffer {
+  return Buffer.from(JSON.stringify({ owned }));
+}
+
+/** A member's claim from its userData; anything unreadable claims nothing (it is only a hint). */
+export function decodeOwned(userData: Buffer | null | undefined, topic: string): number[] {
+  if (!userData || userData.length === 0) return [];
+  try {
+    const parsed = JSON.parse(userData.toString('utf8')) as { owned?: Record<string, unknown> };
+    const list = parsed.owned?.[topic];
+    return Array.isArray(list) ? list.filter((p): p is number => Number.isInteger(p) && p >= 0) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The kafkajs adapter. `owned` is read at every join: the member's assignment since its last
+ * join (empty after a crash or before the first one).
+ */
+export function stickyAssigner(owned: () => Readonly<Record<string, readonly number[]>>): PartitionAssigner {
+  return ({ cluster }) => ({
+    name: STICKY_ASSIGNER_NAME,
+    version: VERSION,
+    protocol({ topics }) {
+      return { name: STICKY_ASSIGNER_NAME, metadata: AssignerProtocol.MemberMetadata.encode({ version: VERSION, topics, userData: encodeOwned(owned()) }) };
+    },
+    async assign({ members, topics }) {
+      const metadata = members.map((m) => ({ id: m.memberId, meta: AssignerProtocol.MemberMetadata.decode(m.memberMetadata) }));
+      const perMember = new Map<string, Record<string, number[]>>(members.map((m) => [m.memberId, {}]));
+      for (const topic of topics) {
+        const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId);
+        const claims = metadata.filter((m) => m.meta?.topics.includes(topic) ?? true).map((m) => ({ id: m.id, owned: decodeOwned(m.meta?.userData, topic) }));
+        for (const [id, parts] of stickyAssign(partitions, claims)) perMember.get(id)![topic] = parts;
+      }
+      return [...perMember].map(([memberId, assignment]) => ({
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: VERSION, assignment, userData: Buffer.alloc(0) }),
+      }));
+    },
+  });
+}
