@@ -8,11 +8,11 @@ import { registerCleanups } from '../../support/cleanups.ts';
 import { Registry } from 'prom-client';
 import { createConsumer, type BatchSink, type RunningConsumer, type SessionCompleted } from '../../../consumers/runtime/index.ts';
 import { DLQ_HEADERS } from '../../../consumers/runtime/dead-letter.ts';
-import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { makeEvent } from '../../support/events.ts';
 import type { GroupProtocol } from '../../../consumers/runtime/group-source.ts';
-import { createTestTopic, testConfig, testKafka as kafka, type TestTopic } from '../../support/kafka.ts';
+import { createTestTopic, type TestTopic } from '../../support/kafka.ts';
 import { waitFor } from '../../support/process.ts';
+import { testConsumerOptions } from '../../support/consumers.ts';
 
 const cleanups = registerCleanups();
 
@@ -27,23 +27,7 @@ let protocol: GroupProtocol = 'classic';
 
 function startConsumer(t: TestTopic, sink: BatchSink, over: Partial<Parameters<typeof createConsumer>[0]> = {}) {
   const registry = new Registry();
-  const consumer = createConsumer({
-    kafka,
-    groupProtocol: protocol,
-    brokers: testConfig.KAFKA_BROKERS,
-    topic: t.topic,
-    dlqTopic: t.dlqTopic,
-    groupId: t.groupId,
-    sink,
-    batchMaxEvents: 100,
-    batchMaxWaitMs: 50,
-    retryMaxBackoffMs: 200,
-    retryBaseBackoffMs: 20,
-    logger: silentLogger(),
-    registry,
-    fromBeginning: true,
-    ...over,
-  });
+  const consumer = createConsumer(testConsumerOptions(t, sink, { groupProtocol: protocol, retryBaseBackoffMs: 20, registry, ...over }));
   cleanups.push(() => consumer.stop());
   return { consumer, registry };
 }

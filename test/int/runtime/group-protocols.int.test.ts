@@ -6,14 +6,13 @@
  * ('consumer') the partitions it keeps are never taken from it, so it never stops (issue 13).
  */
 import { describe, expect, test } from 'bun:test';
-import { Registry } from 'prom-client';
 import { createConsumer, type BatchSink, type SessionCompleted } from '../../../consumers/runtime/index.ts';
 import type { GroupProtocol } from '../../../consumers/runtime/group-source.ts';
-import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { registerCleanups } from '../../support/cleanups.ts';
 import { makeEvent } from '../../support/events.ts';
-import { createTestTopic, testConfig, testKafka as kafka, type TestTopic } from '../../support/kafka.ts';
+import { createTestTopic, type TestTopic } from '../../support/kafka.ts';
 import { waitFor } from '../../support/process.ts';
+import { testConsumerOptions } from '../../support/consumers.ts';
 
 const cleanups = registerCleanups();
 
@@ -28,25 +27,9 @@ class CollectingSink implements BatchSink {
 }
 
 function member(t: TestTopic, sink: CollectingSink, groupProtocol: GroupProtocol) {
-  const consumer = createConsumer({
-    kafka,
-    groupProtocol,
-    brokers: testConfig.KAFKA_BROKERS,
-    topic: t.topic,
-    dlqTopic: t.dlqTopic,
-    groupId: t.groupId,
-    sink,
-    batchMaxEvents: 200,
-    batchMaxWaitMs: 50,
-    retryMaxBackoffMs: 200,
-    logger: silentLogger(),
-    registry: new Registry(),
-    metricsLabel: sink.name,
-    fromBeginning: true,
-    sessionTimeoutMs: 10_000,
-    heartbeatIntervalMs: 500,
-    fetchMaxWaitMs: 100,
-  });
+  const consumer = createConsumer(
+    testConsumerOptions(t, sink, { groupProtocol, batchMaxEvents: 200, metricsLabel: sink.name, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500, fetchMaxWaitMs: 100 }),
+  );
   cleanups.push(() => consumer.stop());
   return consumer;
 }

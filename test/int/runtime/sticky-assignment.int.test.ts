@@ -5,37 +5,19 @@
  */
 import { expect, test } from 'bun:test';
 import { AssignerProtocol } from 'kafkajs';
-import { Registry } from 'prom-client';
 import { createConsumer, type BatchSink, type SessionCompleted } from '../../../consumers/runtime/index.ts';
 import { STICKY_ASSIGNER_NAME } from '../../../consumers/runtime/sources/sticky-assigner.ts';
-import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import { registerCleanups } from '../../support/cleanups.ts';
-import { createTestTopic, testConfig, testKafka as kafka, type TestTopic } from '../../support/kafka.ts';
+import { createTestTopic, type TestTopic } from '../../support/kafka.ts';
 import { waitFor } from '../../support/process.ts';
+import { testConsumerOptions } from '../../support/consumers.ts';
 
 const cleanups = registerCleanups();
 
 const sink: BatchSink = { name: 'none', write: async (_events: readonly SessionCompleted[]) => {} };
 
 function member(t: TestTopic) {
-  const consumer = createConsumer({
-    kafka,
-    groupProtocol: 'classic',
-    brokers: testConfig.KAFKA_BROKERS,
-    topic: t.topic,
-    dlqTopic: t.dlqTopic,
-    groupId: t.groupId,
-    sink,
-    batchMaxEvents: 100,
-    batchMaxWaitMs: 50,
-    retryMaxBackoffMs: 200,
-    logger: silentLogger(),
-    registry: new Registry(),
-    fromBeginning: true,
-    sessionTimeoutMs: 10_000,
-    heartbeatIntervalMs: 300,
-    fetchMaxWaitMs: 100,
-  });
+  const consumer = createConsumer(testConsumerOptions(t, sink, { groupProtocol: 'classic', sessionTimeoutMs: 10_000, heartbeatIntervalMs: 300, fetchMaxWaitMs: 100 }));
   cleanups.push(() => consumer.stop());
   return consumer;
 }

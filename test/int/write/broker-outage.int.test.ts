@@ -6,7 +6,6 @@
  * event.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { Registry } from 'prom-client';
 import { createConsumer, type RunningConsumer, type SessionCompleted } from '../../../consumers/runtime/index.ts';
 import { loadConfig } from '../../../src/kernel/config.ts';
 import { createKafka } from '../../../src/kernel/kafka/client.ts';
@@ -15,6 +14,7 @@ import { type ApiHandle, startApi } from '../../../src/server.ts';
 import { makeTopics, testConfig } from '../../support/kafka.ts';
 import { type PrivateKafka, privateKafka } from '../../support/private-kafka.ts';
 import { waitFor } from '../../support/process.ts';
+import { testConsumerOptions } from '../../support/consumers.ts';
 
 const ACK_TIMEOUT_MS = 1_000;
 const brokers = privateKafka(testConfig);
@@ -32,22 +32,15 @@ beforeAll(async () => {
   const config = loadConfig({ ...process.env, KAFKA_BROKERS: broker.brokers, PRODUCER_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS) });
   api = startApi(config, silentLogger(), { port: 0, topic: 'outage' });
   await api.connected;
-  consumer = createConsumer({
-    kafka: createKafka({ KAFKA_BROKERS: [broker.brokers], KAFKA_CLIENT_ID: 'outage-consumer' }, silentLogger()),
-    brokers: [broker.brokers],
-    topic: 'outage',
-    dlqTopic: 'outage.dlq',
-    groupId: 'outage.consumer',
-    sink: { name: 'recording', write: async (events: readonly SessionCompleted[]) => void written.push(...events) },
-    batchMaxEvents: 100,
-    batchMaxWaitMs: 50,
-    retryMaxBackoffMs: 200,
-    logger: silentLogger(),
-    registry: new Registry(),
-    fromBeginning: true,
-    sessionTimeoutMs: 6_000,
-    heartbeatIntervalMs: 500,
-  });
+  const sink = { name: 'recording', write: async (events: readonly SessionCompleted[]) => void written.push(...events) };
+  consumer = createConsumer(
+    testConsumerOptions({ topic: 'outage', dlqTopic: 'outage.dlq', groupId: 'outage.consumer' }, sink, {
+      kafka: createKafka({ KAFKA_BROKERS: [broker.brokers], KAFKA_CLIENT_ID: 'outage-consumer' }, silentLogger()),
+      brokers: [broker.brokers],
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 500,
+    }),
+  );
   await consumer.start();
 }, 180_000);
 afterAll(async () => {
