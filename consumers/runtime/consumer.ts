@@ -438,7 +438,11 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
         },
         onBatch,
         onCrash: (error, restart) => {
-          log.error({ error: describeError(error), restart }, 'kafka consumer crashed');
+          // A crash the client restarts from (a broker or coordinator gone for a few seconds;
+          // CONSUMER_RETRY) is routine in a cluster: warn. One it does not restart from stops
+          // this member's consuming: error (main.ts exits so the supervisor restarts the process).
+          if (restart) log.warn({ error: describeError(error), restart }, 'kafka consumer crashed; the client restarts itself');
+          else log.error({ error: describeError(error), restart }, 'kafka consumer crashed');
           options.onCrash?.(error, restart);
         },
       });
