@@ -227,14 +227,14 @@ async function main(): Promise<number> {
 
     await phase('broker-kill', async (notes) => {
       const a = await admin(c);
-      const meta = await a.fetchTopicMetadata({ topics: [c.config.KAFKA_TOPIC] });
+      const meta = await a.fetchTopicMetadata({ topics: [c.config.KAFKA_TOPIC, '__consumer_offsets'] });
       // Which broker coordinates each consumer group (the leader of its __consumer_offsets
       // partition): killing it also tests how a group's members find a new coordinator.
       const groups = [c.config.PG_CONSUMER_GROUP, c.config.CH_CONSUMER_GROUP];
-      const offsets = (await a.fetchTopicMetadata({ topics: ['__consumer_offsets'] })).topics[0]?.partitions ?? [];
+      const offsets = meta.topics.find((t) => t.name === '__consumer_offsets')?.partitions ?? [];
       const coordinators = Object.fromEntries(groups.map((g) => [g, offsets.find((p) => p.partitionId === coordinatorPartition(g, offsets.length))?.leader]));
       await a.disconnect();
-      const leaders = meta.topics[0]?.partitions.map((p) => p.leader) ?? [];
+      const leaders = meta.topics.find((t) => t.name === c.config.KAFKA_TOPIC)?.partitions.map((p) => p.leader) ?? [];
       // --kill=coordinator (a re-check): the broker coordinating the Postgres group instead.
       const node = args.get('kill') === 'coordinator' ? coordinators[c.config.PG_CONSUMER_GROUP] : busiestLeader(leaders);
       const def = c.services.brokers.find((b) => b.name === `kafka-${node}`);

@@ -8,10 +8,10 @@
  * two went to the first new member and on to the second one at the next rebalance, one went to
  * the first new member and back. A partition that moves waits for its new owner's first fetch
  * and write, which on a busy machine take seconds in a process that has just started. With this
- * assigner a 1 -> 2 -> 3 growth moves 3 and then 2 partitions (the fewest that balance allows), and
- * every member keeps what it had up to its share. It is Kafka's StickyAssignor idea (the Java client's default pairs a
- * range assigner with the cooperative sticky one); kafkajs's protocol is eager, so members still
- * pause at each rebalance, but fewer partitions change hands.
+ * assigner a 1 -> 2 -> 3 growth moves 3 and then 2 partitions (the fewest that balance allows),
+ * and every member keeps what it had up to its share. It is Kafka's StickyAssignor idea (the Java
+ * client's default pairs a range assigner with the cooperative sticky one); kafkajs's protocol is
+ * eager, so members still pause at each rebalance, but fewer partitions change hands.
  *
  * Each member tells the group leader what it owns in its subscription's userData (JSON,
  * `{ "owned": { topic: [partitions] } }`); the leader runs `stickyAssign` per topic. Members list
@@ -37,7 +37,6 @@ export function stickyAssign(partitions: readonly number[], members: readonly Me
   const result = new Map<string, number[]>();
   if (members.length === 0) return result;
   const ids = [...new Set(members.map((m) => m.id))].sort();
-  for (const id of ids) result.set(id, []);
   const all = [...new Set(partitions)].sort((a, b) => a - b);
   const exists = new Set(all);
   // A partition claimed by two members (a stale claim after a missed rebalance) goes to neither
@@ -51,10 +50,11 @@ export function stickyAssign(partitions: readonly number[], members: readonly Me
   // Fair shares: floor(P / n) each, one more for (P mod n) members, those that own most first.
   const base = Math.floor(all.length / ids.length);
   let extra = all.length % ids.length;
-  const byOwned = [...ids].sort((a, b) => (owned.get(b)?.length ?? 0) - (owned.get(a)?.length ?? 0) || (a < b ? -1 : 1));
+  const count = (id: string) => owned.get(id)?.length ?? 0;
+  const byOwned = [...ids].sort((a, b) => count(b) - count(a) || (a < b ? -1 : 1));
   const quota = new Map<string, number>();
   for (const id of byOwned) {
-    const more = extra > 0 && (owned.get(id)?.length ?? 0) > base;
+    const more = extra > 0 && count(id) > base;
     quota.set(id, base + (more ? 1 : 0));
     if (more) extra -= 1;
   }

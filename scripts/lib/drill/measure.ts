@@ -158,14 +158,17 @@ export interface ControllerEvent {
 const ACTIVE = /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\] INFO \[QuorumController id=(\d+)\] Becoming the active controller at epoch (\d+)/;
 const FENCED = /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\] INFO .*Fencing broker (\d+) (?:at epoch \d+ )?because its session has timed out/;
 
+/** A log line's `[yyyy-mm-dd hh:mm:ss,SSS]` as epoch ms (UTC). */
+const logTime = (m: RegExpExecArray): number => Date.parse(`${m[1]?.replace(' ', 'T')}.${m[2]}Z`);
+
 /** The controller changes and fencings in a broker's server.log (pure; lines in any order). */
 export function controllerEvents(log: string): ControllerEvent[] {
   const events: ControllerEvent[] = [];
   for (const line of log.split('\n')) {
     const a = ACTIVE.exec(line);
-    if (a) events.push({ kind: 'active', node: Number(a[3]), epoch: Number(a[4]), at: Date.parse(`${a[1]?.replace(' ', 'T')}.${a[2]}Z`) });
+    if (a) events.push({ kind: 'active', node: Number(a[3]), epoch: Number(a[4]), at: logTime(a) });
     const f = FENCED.exec(line);
-    if (f) events.push({ kind: 'fenced', node: Number(f[3]), at: Date.parse(`${f[1]?.replace(' ', 'T')}.${f[2]}Z`) });
+    if (f) events.push({ kind: 'fenced', node: Number(f[3]), at: logTime(f) });
   }
   return events;
 }
