@@ -10,7 +10,9 @@
  * restarted one instance at a time, each waiting for /readyz before the next.
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { dirname } from 'node:path';
+import { canRaisePriorityTo } from '../src/kernel/start-priority.ts';
 import { delay } from './deadline.ts';
 import type { StackLog } from './log.ts';
 
@@ -28,6 +30,11 @@ export interface ProcSpec {
   readonly readyUrl?: string;
   /** Signal for a clean stop; SIGTERM by default. */
   readonly stopSignal?: NodeJS.Signals;
+  /**
+   * Start the process at this nice value; it takes the supervisor's priority back itself
+   * (NICE_AFTER_START) once started. Applied only where that is allowed (start-priority.ts).
+   */
+  readonly startNice?: number;
 }
 
 /**
@@ -78,13 +85,31 @@ export interface SupervisorOptions {
   readonly onChange?: () => void;
   /** Formats a terminal line for `terminal` output; returns undefined to hide it. */
   readonly terminalLine?: (name: string, line: string, stream: 'stdout' | 'stderr') => string | undefined;
+  /** Honour the specs' `startNice`; by default when a child could take its priority back. */
+  readonly lowPriorityStarts?: boolean;
 }
 
 export class Supervisor {
   private readonly entries = new Map<string, Entry>();
   private closing = false;
+  /** `nice` (coreutils) when low-priority starts are on, else undefined. */
+  private readonly niceBin: string | undefined;
+  private readonly ownNice = getPriority();
 
-  constructor(private readonly options: SupervisorOptions) {}
+  constructor(private readonly options: SupervisorOptions) {
+    const on = options.lowPriorityStarts ?? canRaisePriorityTo(this.ownNice);
+    this.niceBin = on ? (Bun.which('nice') ?? undefined) : undefined;
+  }
+
+  /** The command line and environment of one start of `spec`: under `nice` for a low-priority start. */
+  private command(spec: ProcSpec): { argv: string[]; env: Record<string, string | undefined> } {
+    const low = spec.startNice !== undefined && this.niceBin !== undefined && spec.startNice > this.ownNice;
+    if (!low) return { argv: [...spec.argv], env: { ...spec.env } };
+    return {
+      argv: [this.niceBin as string, '-n', String((spec.startNice as number) - this.ownNice), ...spec.argv],
+      env: { ...spec.env, NICE_AFTER_START: String(this.ownNice) },
+    };
+  }
 
   /** Starts the process under supervision (no-op when that name is already supervised). */
   add(spec: ProcSpec): void {
@@ -132,10 +157,11 @@ export class Supervisor {
     const mode = this.options.output;
     const fd = mode === 'inherit' ? undefined : openSync(spec.logFile, 'a');
     let proc: Bun.Subprocess;
+    const { argv, env } = this.command(spec);
     try {
-      proc = Bun.spawn([...spec.argv], {
+      proc = Bun.spawn(argv, {
         cwd: spec.cwd,
-        env: spec.env as Record<string, string>,
+        env: env as Record<string, string>,
         stdin: 'ignore',
         stdout: mode === 'file' ? fd : mode === 'terminal' ? 'pipe' : 'inherit',
         stderr: mode === 'file' ? fd : mode === 'terminal' ? 'pipe' : 'inherit',

@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import type { Config } from '../src/kernel/config.ts';
+import { START_NICE } from '../src/kernel/start-priority.ts';
 import { haproxyCommand } from './cluster/haproxy.ts';
 import type { ClusterLayout } from './cluster/layout.ts';
 import { REPO_ROOT } from './paths.ts';
@@ -57,6 +58,8 @@ function appSpec(
     env: { ...env, [portVar]: String(port), ...(group === 'api' ? { API_WORKERS: '1', API_WORKER_INDEX: String(index) } : {}) },
     logFile: join(appDir, 'logs', `${name}.log`),
     readyUrl: `http://${probeHost(host)}:${port}/readyz`,
+    // A consumer starting (scale-out, crash restart) leaves the CPU to the members serving.
+    ...(group === 'api' ? {} : { startNice: START_NICE }),
   };
 }
 

@@ -11,6 +11,7 @@ import { createKafka } from '../../src/kernel/kafka/client.ts';
 import { enforceTopicDurability } from '../../src/kernel/kafka/topic-durability.ts';
 import { createLogger } from '../../src/kernel/observability/logger.ts';
 import { createRegistry } from '../../src/kernel/observability/metrics.ts';
+import { restoreStartPriority } from '../../src/kernel/start-priority.ts';
 import { createConsumer } from './consumer.ts';
 import { startHealthServer } from './http.ts';
 import type { ConsumerMainArgs } from './types.ts';
@@ -103,6 +104,9 @@ export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
   process.once('SIGINT', () => void shutdown('SIGINT', 0));
 
+  // Started at low priority by the supervisor (start-priority.ts): loading and connecting are
+  // done, so the join and the first batches run at the priority of the members already serving.
+  restoreStartPriority(config.NICE_AFTER_START, logger);
   try {
     await consumer.start();
   } catch (error) {

@@ -234,6 +234,13 @@ const schema = z
     CONSUMER_FETCH_MIN_BYTES: int(1, 64 * 1024 * 1024).default(64 * 1024),
     /** Longest the broker holds a fetch that has not reached CONSUMER_FETCH_MIN_BYTES (adds to freshness at low rates). */
     CONSUMER_FETCH_MAX_WAIT_MS: int(10, 10_000).default(500),
+    /**
+     * Set by the project's supervisor, not by hand: it started this consumer at low CPU priority
+     * (nice 19) so the start does not take the CPU from the members already serving, and this is
+     * the nice value the consumer takes back once loaded and connected, before it joins its group
+     * (src/kernel/start-priority.ts). Unset: the priority is left as it is.
+     */
+    NICE_AFTER_START: int(-20, 19).optional(),
 
     // --- Development switches
     PG_LOG_MIN_DURATION_MS: int(-1, 3_600_000).default(250),

@@ -53,6 +53,7 @@ const NOT_FOR_THE_CHART = new Set([
   'PG_LOG_MIN_DURATION_MS',
   'AUTO_INSTALL',
   'API_WORKER_INDEX',
+  'NICE_AFTER_START', // set by the project's supervisor for a low-priority start; Kubernetes has CPU requests
 ]);
 /** The secret settings: in the chart's Secret (or the user's existingSecret), not the ConfigMap. */
 const SECRET_KEYS = ['API_KEYS', 'DATABASE_URL', 'READ_DATABASE_URL', 'CLICKHOUSE_PASSWORD', 'CLICKHOUSE_READ_PASSWORD'];

@@ -2,7 +2,9 @@ import { describe, expect, test } from 'bun:test';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REPO_ROOT } from '../../../stack/paths.ts';
 import { BACKOFF_MAX_MS, BACKOFF_START_MS, restartDelayMs, Supervisor } from '../../../stack/supervisor.ts';
+import { canRaisePriorityTo } from '../../../src/kernel/start-priority.ts';
 
 const quiet = { info: () => {}, warn: () => {} };
 
@@ -55,6 +57,63 @@ describe('Supervisor (real child processes)', () => {
       const deadline = Date.now() + 5_000;
       while (!readFileSync(join(dir, 'echo.log'), 'utf8').includes('hello') && Date.now() < deadline) await Bun.sleep(50);
       expect(readFileSync(join(dir, 'echo.log'), 'utf8')).toContain('hello');
+    } finally {
+      await supervisor.stopAll();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  /** A child that reports its threads' nice values, takes its priority back as a consumer does, and reports again. */
+  const CHILD = `
+    import { readdirSync, readFileSync } from 'node:fs';
+    import { restoreStartPriority } from '${REPO_ROOT}/src/kernel/start-priority.ts';
+    // /proc/<pid>/task/<tid>/stat: the 19th field is the nice value (the 2nd, the name, has no spaces here).
+    const nices = () => readdirSync('/proc/self/task').map((t) => Number(readFileSync('/proc/self/task/' + t + '/stat', 'utf8').split(') ')[1].split(' ')[16]));
+    await Bun.sleep(50); // let the runtime start its threads
+    const before = nices();
+    const raw = process.env.NICE_AFTER_START;
+    restoreStartPriority(raw === undefined ? undefined : Number(raw), { info() {}, warn() {} });
+    console.log(JSON.stringify({ before, after: nices(), niceAfterStart: raw ?? null }));
+    await Bun.sleep(60_000);
+  `;
+
+  test('a process started at low priority runs its start at nice 19 and takes the supervisor\'s priority back on every thread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sup-'));
+    const supervisor = new Supervisor({ log: quiet, output: 'file' });
+    const log = join(dir, 'low.log');
+    try {
+      supervisor.add({ name: 'low-0', group: 'low', argv: [process.execPath, '-e', CHILD], cwd: dir, env: { PATH: process.env.PATH }, logFile: log, startNice: 19 });
+      const deadline = Date.now() + 10_000;
+      while (!readFileSync(log, 'utf8').includes('"after"') && Date.now() < deadline) await Bun.sleep(50);
+      const report = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').at(-1) ?? '{}') as { before: number[]; after: number[]; niceAfterStart: string | null };
+      expect(report.after.length).toBeGreaterThan(1);
+      if (canRaisePriorityTo(0)) {
+        // Every thread started at 19, and every one is back at the supervisor's 0.
+        expect(new Set(report.before)).toEqual(new Set([19]));
+        expect(report.niceAfterStart).toBe('0');
+        expect(new Set(report.after)).toEqual(new Set([0]));
+      } else {
+        // It could not take the priority back: the supervisor started it at normal priority.
+        expect(report.niceAfterStart).toBeNull();
+        expect(new Set(report.before)).toEqual(new Set([0]));
+      }
+    } finally {
+      await supervisor.stopAll();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('low-priority starts can be turned off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sup-'));
+    const supervisor = new Supervisor({ log: quiet, output: 'file', lowPriorityStarts: false });
+    const log = join(dir, 'off.log');
+    try {
+      supervisor.add({ name: 'off-0', group: 'off', argv: [process.execPath, '-e', CHILD], cwd: dir, env: { PATH: process.env.PATH }, logFile: log, startNice: 19 });
+      const deadline = Date.now() + 10_000;
+      while (!readFileSync(log, 'utf8').includes('"after"') && Date.now() < deadline) await Bun.sleep(50);
+      const report = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').at(-1) ?? '{}') as { before: number[]; niceAfterStart: string | null };
+      expect(report.niceAfterStart).toBeNull();
+      expect(new Set(report.before)).toEqual(new Set([0]));
     } finally {
       await supervisor.stopAll();
       rmSync(dir, { recursive: true, force: true });
