@@ -286,6 +286,7 @@ async function main(): Promise<number> {
       await scale(1);
       await Bun.sleep(8_000);
       notes.steps = '2 -> 1 -> 3 -> 1 instances per group';
+      notes.lowPriorityStarts = c.supervisor.lowPriorityStarts;
     });
 
     await phase('consumer-restore', async () => {

@@ -101,6 +101,11 @@ export class Supervisor {
     this.niceBin = on ? (Bun.which('nice') ?? undefined) : undefined;
   }
 
+  /** Whether specs' `startNice` is honoured (the drill reports it). */
+  get lowPriorityStarts(): boolean {
+    return this.niceBin !== undefined;
+  }
+
   /** The command line and environment of one start of `spec`: under `nice` for a low-priority start. */
   private command(spec: ProcSpec): { argv: string[]; env: Record<string, string | undefined> } {
     const low = spec.startNice !== undefined && this.niceBin !== undefined && spec.startNice > this.ownNice;
