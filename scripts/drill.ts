@@ -412,7 +412,7 @@ async function main(): Promise<number> {
     const back = byName.get('consumer-kill')?.notes.partitionsServedAgainMs as Record<string, number> | undefined;
     for (const [group, ms] of Object.entries(back ?? {})) if (ms > GOALS.partitionsBackMs) failures.push(`consumer kill: ${group}'s partitions served again after ${ms} ms (goal <= ${GOALS.partitionsBackMs})`);
 
-    const report = { startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, rate, rateSteps: measured.steps, load: summary, lagMs, verify, phases, pgFreshnessBySecond: timeline, failures, settings: { ...env, CONSUMER_SESSION_TIMEOUT_MS: String(c.config.CONSUMER_SESSION_TIMEOUT_MS) } };
+    const report = { startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, rate, rateSteps: measured.steps, load: summary, lagMs, verify, phases, pgFreshnessBySecond: timeline, failures, settings: { ...env, CONSUMER_SESSION_TIMEOUT_MS: String(c.config.CONSUMER_SESSION_TIMEOUT_MS), CONSUMER_GROUP_PROTOCOL: c.config.CONSUMER_GROUP_PROTOCOL } };
     console.log(formatReport(report));
     if (args.has('json')) writeFileSync(args.get('json') ?? 'drill.json', JSON.stringify(report, (_k, v) => (v instanceof Map ? Object.fromEntries(v) : v), 2));
   } catch (error) {
@@ -458,7 +458,7 @@ function formatReport(r: { startedAt: string; durationMs: number; rate: number; 
     '',
     `Phase notes: ${JSON.stringify(Object.fromEntries(r.phases.map((p) => [p.name, p.notes])))}`,
     `Stores after lag reached zero (${r.lagMs} ms after the load stopped): ${JSON.stringify(r.verify)}`,
-    `Settings: CONSUMER_SESSION_TIMEOUT_MS=${r.settings.CONSUMER_SESSION_TIMEOUT_MS}, partitions ${r.settings.KAFKA_TOPIC_PARTITIONS}; histogram quantiles are bucket upper bounds.`,
+    `Settings: CONSUMER_GROUP_PROTOCOL=${r.settings.CONSUMER_GROUP_PROTOCOL}, CONSUMER_SESSION_TIMEOUT_MS=${r.settings.CONSUMER_SESSION_TIMEOUT_MS}, partitions ${r.settings.KAFKA_TOPIC_PARTITIONS}; histogram quantiles are bucket upper bounds.`,
     `Goals missed: ${r.failures.length === 0 ? 'none' : r.failures.join('; ')}`,
     '',
   ].join('\n');
