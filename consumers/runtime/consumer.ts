@@ -16,7 +16,7 @@
  * one last attempt to flush, commits what was written and leaves the group; whatever was not
  * written is redelivered on restart, which the idempotent sink turns into a no-op.
  */
-import type { Admin, Producer } from 'kafkajs';
+import { type Admin, Partitioners, type Producer } from 'kafkajs';
 import { AppError, describeError } from '../../src/kernel/errors.ts';
 import { DEFAULT_TOPIC_RETENTION_MS } from '../../src/kernel/config.ts';
 import type { SessionCompleted } from '../../src/kernel/events/session-completed.ts';
@@ -122,7 +122,9 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
   const protocol = options.groupProtocol ?? 'classic';
   /** Made in start() (the KIP-848 client loads only when chosen). */
   let source: GroupSource | undefined;
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
+  // The dead-letter producer. Its partitioner named (kafkajs's v2 default, as before), so kafkajs
+  // no longer warns at every start that its default changed in v2.0.0.
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
   const admin: Admin = kafka.admin();
 
   let buffer: Buffered[] = [];
