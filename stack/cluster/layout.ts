@@ -108,13 +108,6 @@ export function clusterEnv(env: Readonly<Record<string, string | undefined>>, la
     // Members learn of a rebalance from a heartbeat answer and all stop until every one has
     // rejoined: a 1 s heartbeat made each scale step pause both groups 0.4-0.8 s (the drill).
     CONSUMER_HEARTBEAT_INTERVAL_MS: env.CONSUMER_HEARTBEAT_INTERVAL_MS ?? '250',
-    // KIP-848 groups: a member that keeps its partitions never stops when another joins or leaves,
-    // so a scale step stalls only the partitions that move. With the consumers starting at low
-    // priority, the drill met the 1 s scaling goal with it at 750-1,000 req/s (p99 0.63-0.68 s,
-    // 3 of 3) where classic groups met it at 333-500 with less to spare (0.57-0.95 s, one miss at
-    // 1.04 s in seven). It costs a consumer ~1.2x the CPU per event and ~35 MB more RSS, so the
-    // single node keeps classic (docs/scaling.md). The brokers carry its session and heartbeat.
-    CONSUMER_GROUP_PROTOCOL: env.CONSUMER_GROUP_PROTOCOL ?? 'consumer',
     // A consumer fetches from each partition leader separately: with the partitions spread over
     // three brokers a fetch rarely reaches CONSUMER_FETCH_MIN_BYTES, so it always waits out the
     // max wait, which is then a fixed term of freshness. 250 ms instead of 500 keeps the 1 s

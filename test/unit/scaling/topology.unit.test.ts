@@ -38,10 +38,9 @@ describe('cluster layout', () => {
     expect(new URL(config.DATABASE_URL).port).toBe('40432');
     expect(new URL(config.READ_DATABASE_URL ?? '').port).toBe('40433');
   });
-  test("the cluster's consumer groups use KIP-848 unless the environment says otherwise; the single node keeps classic", () => {
-    expect(loadConfig(clusterEnv({}, layout)).CONSUMER_GROUP_PROTOCOL).toBe('consumer');
-    expect(loadConfig(clusterEnv({ CONSUMER_GROUP_PROTOCOL: 'classic' }, layout)).CONSUMER_GROUP_PROTOCOL).toBe('classic');
-    expect(loadConfig({}).CONSUMER_GROUP_PROTOCOL).toBe('classic');
+  test("the cluster's consumer groups are classic unless the environment asks for KIP-848", () => {
+    expect(loadConfig(clusterEnv({}, layout)).CONSUMER_GROUP_PROTOCOL).toBe('classic');
+    expect(loadConfig(clusterEnv({ CONSUMER_GROUP_PROTOCOL: 'consumer' }, layout)).CONSUMER_GROUP_PROTOCOL).toBe('consumer');
   });
   test("each broker keeps the single node's tuning and gets its own id, ports and replication 3 / min ISR 2", () => {
     const config = loadConfig(clusterEnv({}, layout));
