@@ -23,7 +23,7 @@ import { consoleStackLog, hideKafkajsTimerWarning } from '../stack/log.ts';
 import { drainedRestart } from '../stack/cluster/haproxy.ts';
 import { startService, stopService } from '../stack/service.ts';
 import { type DrillCluster, launchDrillCluster } from './lib/drill/cluster.ts';
-import { brokerKillTimeline, busiestLeader, clientFigures, controllerEvents, coordinatorPartition, type ClientFigures, histogramQuantile, type PhaseWindow, quantile } from './lib/drill/measure.ts';
+import { brokerKillTimeline, busiestLeader, clientFigures, controllerEvents, coordinatorPartition, type ClientFigures, histogramQuantile, type PhaseWindow, quantile, shareWithin } from './lib/drill/measure.ts';
 import { type FreshnessFigures, postgresFreshness, postgresFreshnessTimeline } from './lib/drill/freshness.ts';
 import { type PhaseSamples, startSamplers } from './lib/drill/samplers.ts';
 import { readAttempts, startLoad } from './lib/fault/load.ts';
@@ -406,8 +406,13 @@ async function main(): Promise<number> {
       if (!(pgP99 < GOALS.freshnessP99PgS)) failures.push(`consumer scaling: Postgres freshness p99 ${pgP99.toFixed(2)} s (exact, events received in the phase; goal < ${GOALS.freshnessP99PgS} s)`);
     }
     if (scaling?.samples) {
-      const chP99 = histogramQuantile(scaling.samples.freshness.clickhouse ?? { buckets: new Map(), count: 0 }, 0.99);
-      if (!(chP99 < GOALS.freshnessP99ChS)) failures.push(`consumer scaling: ClickHouse freshness p99 <= ${chP99} s (bucket bound; goal < ${GOALS.freshnessP99ChS} s)`);
+      // ClickHouse freshness comes from the consumers' histogram (no exact figure as for Postgres):
+      // the goal is met when at least 99 % of the events committed in the phase were within it.
+      const ch = scaling.samples.freshness.clickhouse ?? { buckets: new Map(), count: 0 };
+      const within = shareWithin(ch, GOALS.freshnessP99ChS);
+      scaling.notes.clickhouseWithinGoal = within;
+      if (within === undefined) failures.push(`consumer scaling: no ClickHouse freshness histogram with a ${GOALS.freshnessP99ChS} s bound in the phase`);
+      else if (within < 0.99) failures.push(`consumer scaling: ClickHouse freshness: ${(within * 100).toFixed(2)} % of events within ${GOALS.freshnessP99ChS} s (p99 <= ${histogramQuantile(ch, 0.99)} s, bucket bound; goal: 99 %)`);
     }
     const back = byName.get('consumer-kill')?.notes.partitionsServedAgainMs as Record<string, number> | undefined;
     for (const [group, ms] of Object.entries(back ?? {})) if (ms > GOALS.partitionsBackMs) failures.push(`consumer kill: ${group}'s partitions served again after ${ms} ms (goal <= ${GOALS.partitionsBackMs})`);
