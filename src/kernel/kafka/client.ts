@@ -5,6 +5,7 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Config } from '../config.ts';
 import type { Logger } from '../observability/logger.ts';
+import { errorCodes } from 'kafkajs/src/protocol/error.js';
 import { patchKafkajsRequestQueue } from './request-queue-patch.ts';
 
 type Level = 'error' | 'warn' | 'info' | 'debug';
@@ -16,18 +17,26 @@ const levels: Record<number, Level> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-/** kafkajs's messages of the errors a group or a failover answers routinely, which kafkajs retries. */
-const ROUTINE_ERRORS = new Set([
-  "The coordinator is loading and hence can't process requests for this group",
-  'The group coordinator is not available',
-  'This is not the correct coordinator for this group',
-  'The coordinator is not aware of this member',
-  'Specified group generation id is not valid',
-  'There is no leader for this topic-partition as we are in the middle of a leadership election',
-  'This server is not the leader for that topic-partition',
-  'The leader epoch in the request is older than the epoch on the broker',
-]);
-const REBALANCING = 'The group is rebalancing, so a rejoin is needed';
+/** kafkajs logs an error answer by its message: the message of each Kafka error type, from kafkajs's own table. */
+const messageOf = (type: string): string => {
+  const message = errorCodes.find((e) => e.type === type)?.message;
+  if (message === undefined) throw new Error(`kafkajs has no error type ${type}`);
+  return message;
+};
+/** The errors a group or a failover answers routinely, which kafkajs retries. */
+const ROUTINE_ERRORS = new Set(
+  [
+    'GROUP_LOAD_IN_PROGRESS',
+    'GROUP_COORDINATOR_NOT_AVAILABLE',
+    'NOT_COORDINATOR_FOR_GROUP',
+    'UNKNOWN_MEMBER_ID',
+    'ILLEGAL_GENERATION',
+    'LEADER_NOT_AVAILABLE',
+    'NOT_LEADER_FOR_PARTITION',
+    'FENCED_LEADER_EPOCH',
+  ].map(messageOf),
+);
+const REBALANCING = messageOf('REBALANCE_IN_PROGRESS');
 
 /**
  * The level a kafkajs log line gets in our log. kafkajs logs every error answer at ERROR, so a
