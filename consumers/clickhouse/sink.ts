@@ -22,6 +22,11 @@ export function createClickHouseSink(deps: {
       // retry the batch with backoff and commit nothing.
       await deps.inserter.insert(toSessionEventRows(events, now()));
     },
+    // ClickHouse has no transaction to roll back: the rehearsal runs the write up to the insert
+    // (rows, and their JSON lines as the client encodes JSONEachRow) and sends nothing.
+    async rehearse(events) {
+      for (const row of toSessionEventRows(events, now())) JSON.stringify(row);
+    },
     ping: () => deps.inserter.ping(),
   };
 }

@@ -12,12 +12,12 @@ import type { SessionStore } from './store.ts';
 
 export function createPostgresSink(store: SessionStore, logger: Logger, name = 'postgres'): BatchSink {
   const log = logger.child({ sink: name });
-  return {
-    name,
-    async write(events: readonly SessionCompleted[]): Promise<WriteReport> {
-      const { keys, conflicts: inBatch } = firstRequestKeys(events);
-      let conflicts: KeyConflict[] = inBatch;
-      const result = await store.apply({
+  /** Keyed events first, then the projection, in one store transaction (kept, or rolled back when rehearsing). */
+  async function applyEvents(events: readonly SessionCompleted[], rehearsal: boolean): Promise<WriteReport> {
+    const { keys, conflicts: inBatch } = firstRequestKeys(events);
+    let conflicts: KeyConflict[] = inBatch;
+    const result = await store.apply(
+      {
         keys,
         rows(stored) {
           conflicts = allConflicts(events, inBatch, stored);
@@ -25,9 +25,18 @@ export function createPostgresSink(store: SessionStore, logger: Logger, name = '
           const refused = new Set(conflicts.map((c) => c.index));
           return projectBatch(events.filter((_, i) => !refused.has(i)));
         },
-      });
-      log.debug({ events: events.length, conflicts: conflicts.length, ...result }, 'batch applied');
-      return { conflicts: conflicts.map((c) => ({ index: c.index, reason: conflictReason(c) })) };
+      },
+      { rehearsal },
+    );
+    log.debug({ events: events.length, conflicts: conflicts.length, rehearsal, ...result }, rehearsal ? 'batch rehearsed (rolled back)' : 'batch applied');
+    return { conflicts: conflicts.map((c) => ({ index: c.index, reason: conflictReason(c) })) };
+  }
+
+  return {
+    name,
+    write: (events) => applyEvents(events, false),
+    async rehearse(events) {
+      await applyEvents(events, true);
     },
     ping: () => store.ping(),
     warm: () => store.warm(),

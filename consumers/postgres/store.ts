@@ -52,8 +52,12 @@ export interface KeyedBatch {
 }
 
 export interface SessionStore {
-  /** Applies one batch of rows (one per session), or a keyed batch, in one transaction. Idempotent. */
-  apply(batch: readonly SessionRow[] | KeyedBatch): Promise<ApplyResult>;
+  /**
+   * Applies one batch of rows (one per session), or a keyed batch, in one transaction. Idempotent.
+   * `rehearsal`: run every statement and roll the transaction back (the consumer's rehearsal
+   * before it joins its group, consumers/runtime/rehearsal.ts); the counts are what it would have done.
+   */
+  apply(batch: readonly SessionRow[] | KeyedBatch, options?: { readonly rehearsal?: boolean }): Promise<ApplyResult>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
   /** Connects a pooled connection and creates its temp tables, so the first apply does not. */
@@ -86,7 +90,8 @@ export function createPgSessionStore(pool: Pool): SessionStore {
     return client;
   }
 
-  async function apply(batch: readonly SessionRow[] | KeyedBatch): Promise<ApplyResult> {
+  async function apply(batch: readonly SessionRow[] | KeyedBatch, options: { readonly rehearsal?: boolean } = {}): Promise<ApplyResult> {
+    const end = options.rehearsal === true ? 'ROLLBACK' : 'COMMIT';
     // A batch with keyed events records their hashes first; any other is just its rows.
     const keyed = isKeyed(batch) && batch.keys.length > 0 ? batch : undefined;
     const direct = keyed !== undefined ? undefined : isKeyed(batch) ? batch.rows(new Map()) : batch;
@@ -107,13 +112,13 @@ export function createPgSessionStore(pool: Pool): SessionStore {
         ]);
         rows = keyed.rows(new Map(reused.map((r) => [r.event_id, r.first_hash])));
         if (rows.length === 0) {
-          await client.query('COMMIT');
+          await client.query(end);
           return NOTHING_APPLIED;
         }
       }
       await pipeline(Readable.from(csvChunks(rows)), client.query(copyFrom(COPY_STAGING)));
       const results = (await client.query(
-        `${LOCK_SESSIONS}; ${UPSERT_SESSIONS}; ${LOCK_RECOMPUTE_USERS}; ${RECOMPUTE_USER_STATS}; ${DELETE_EMPTY_USER_STATS}; COMMIT`,
+        `${LOCK_SESSIONS}; ${UPSERT_SESSIONS}; ${LOCK_RECOMPUTE_USERS}; ${RECOMPUTE_USER_STATS}; ${DELETE_EMPTY_USER_STATS}; ${end}`,
       )) as unknown as Array<{ rows: Array<{ sessions_written: number; users_recomputed: number; users_incremented: number }> }>;
       const counts = results[1]?.rows[0] ?? { sessions_written: 0, users_recomputed: 0, users_incremented: 0 };
       return {

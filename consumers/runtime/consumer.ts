@@ -30,6 +30,7 @@ import type { BatchControl, FetchedBatch, GroupSource } from './group-source.ts'
 import { consumerMetrics } from './metrics.ts';
 import { OffsetBook, isCaughtUp, nextOffsets, partitionLag, type WatermarkRange } from './offsets.ts';
 import { attempt, type DeadLetter, type DeadLetterKind } from './results.ts';
+import { REHEARSAL_EVENTS, rehearsalEvents } from './rehearsal.ts';
 import { Signal } from './signal.ts';
 import { kafkajsSource } from './sources/kafkajs-source.ts';
 import type { ConsumerOptions, RunningConsumer, WriteReport } from './types.ts';
@@ -417,6 +418,22 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
     log.info({ partitions, protocol }, 'joined the group');
   }
 
+  /**
+   * Runs the first batch's code before joining, on made-up events the sink does not keep
+   * (rehearsal.ts): a new member's first real batch is what the partitions it takes over wait for.
+   */
+  async function rehearse(): Promise<void> {
+    if (options.rehearsalEvents === 0) return;
+    const started = performance.now();
+    try {
+      const events = rehearsalEvents(options.rehearsalEvents ?? REHEARSAL_EVENTS, now());
+      await sink.rehearse?.(events);
+      log.info({ events: events.length, ms: Math.round(performance.now() - started) }, 'rehearsed a batch before joining (nothing kept)');
+    } catch (error) {
+      log.warn({ error: describeError(error) }, 'the rehearsal before joining failed; the first batch runs cold');
+    }
+  }
+
   async function start(): Promise<void> {
     if (started) return started;
     started = (async () => {
@@ -431,7 +448,9 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       // takes that off the rebalance (issue 13). A store that is down does not stop the start:
       // the run loop retries the write as it would any other.
       await (sink.warm ?? sink.ping)?.call(sink).catch((error: unknown) => log.warn({ error: describeError(error) }, 'the store did not answer before joining; writes will retry'));
+      await rehearse();
       source = await groupSourceOf(options);
+      options.beforeJoin?.();
       log.info({ protocol }, 'connected to the broker and the store; joining the group');
       await source.start({
         onAssigned: onJoin,

@@ -59,6 +59,10 @@ export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
     fetchMaxWaitMs: config.CONSUMER_FETCH_MAX_WAIT_MS,
     logger,
     registry,
+    // Started at low priority by the supervisor (start-priority.ts): loading, connecting and the
+    // rehearsal ran there, and the join and the first batches run at the priority of the members
+    // already serving.
+    beforeJoin: () => restoreStartPriority(config.NICE_AFTER_START, logger),
     onCrash: (error, restart) => {
       if (restart) return;
       live = false;
@@ -104,9 +108,6 @@ export async function runConsumerMain(args: ConsumerMainArgs): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
   process.once('SIGINT', () => void shutdown('SIGINT', 0));
 
-  // Started at low priority by the supervisor (start-priority.ts): loading and connecting are
-  // done, so the join and the first batches run at the priority of the members already serving.
-  restoreStartPriority(config.NICE_AFTER_START, logger);
   try {
     await consumer.start();
   } catch (error) {

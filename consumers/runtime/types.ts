@@ -40,6 +40,12 @@ export interface BatchSink {
    * fatal: the first write retries as any other.
    */
   warm?(): Promise<void>;
+  /**
+   * Optional: run a write's whole path with these made-up events (rehearsal.ts) and keep
+   * nothing, so the first real batch after joining does not run cold code. Called once, after
+   * `warm` and before the consumer joins its group; a failure is logged, not fatal.
+   */
+  rehearse?(events: readonly SessionCompleted[]): Promise<void>;
 }
 
 export interface ConsumerOptions {
@@ -81,6 +87,13 @@ export interface ConsumerOptions {
   /** Fetch minBytes (default 1, kafkajs's) and the broker's longest hold of a fetch (default min(500, batchMaxWaitMs)). */
   fetchMinBytes?: number;
   fetchMaxWaitMs?: number;
+  /**
+   * Made-up events decoded and rehearsed by the sink before joining (rehearsal.ts; default
+   * REHEARSAL_EVENTS); 0 skips the rehearsal.
+   */
+  rehearsalEvents?: number;
+  /** Called once, just before the consumer joins its group (main.ts takes its CPU priority back here). */
+  beforeJoin?: () => void;
   /** Injected clock (ms since epoch), for freshness; default Date.now. */
   now?: () => number;
   /** Called when the Kafka consumer crashes; `restart` false means kafkajs gave up (exit and let the supervisor restart). */

@@ -6,6 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { projectBatch } from '../../../consumers/postgres/projection.ts';
 import { createPgSessionStore, type SessionStore } from '../../../consumers/postgres/store.ts';
+import { createPostgresSink } from '../../../consumers/postgres/sink.ts';
+import { rehearsalEvents } from '../../../consumers/runtime/rehearsal.ts';
+import { silentLogger } from '../../../src/kernel/observability/logger.ts';
 import type { SessionCompleted } from '../../../src/kernel/events/session-completed.ts';
 import { makeEvent } from '../../support/events.ts';
 import { createPgPool } from '../../../src/kernel/postgres/pool.ts';
@@ -170,5 +173,39 @@ test('warm() prepares a pooled connection (its temp tables) before the first bat
     await expect(createPgSessionStore(unreachable).warm()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
   } finally {
     await unreachable.end();
+  }
+});
+
+test('a rehearsal runs the whole batch transaction (keys, COPY, upsert, stats) and keeps nothing', async () => {
+  const one = await createScratchDb('t_rehearse', 1); // one connection: the rehearsal and the checks share it
+  try {
+    const sink = createPostgresSink(createPgSessionStore(one.pool), silentLogger());
+    const real = makeEvent({ sessionId: 'kept-1', userId: 'kept-user', completedAt: Date.now() - 1_000, clientLagMs: 1_000 });
+    await sink.write([real]);
+    const count = async (sql: string) => Number((await one.pool.query<{ n: string }>(sql)).rows[0]?.n);
+    const before = await readSnapshot(one.pool);
+    const keysBefore = await count('SELECT count(*) AS n FROM idempotency_keys');
+
+    // The made-up batch reaches every statement: its counts say what it would have written.
+    const events = rehearsalEvents(300, Date.now());
+    const store = createPgSessionStore(one.pool);
+    const would = await store.apply(
+      { keys: [], rows: () => projectBatch(events) },
+      { rehearsal: true },
+    );
+    expect(would.sessionsWritten).toBe(300);
+    expect(would.usersAffected).toBeGreaterThan(0);
+    await sink.rehearse?.(events);
+
+    expect(await readSnapshot(one.pool)).toEqual(before);
+    expect(await count('SELECT count(*) AS n FROM idempotency_keys')).toBe(keysBefore);
+    expect(await count("SELECT count(*) AS n FROM sessions WHERE user_id LIKE 'rehearsal.%'")).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM user_stats WHERE user_id LIKE 'rehearsal.%'")).toBe(0);
+
+    // The connection is left usable, and the next real batch is written as usual.
+    await sink.write([makeEvent({ sessionId: 'kept-2', userId: 'kept-user', completedAt: Date.now() - 500, clientLagMs: 500 })]);
+    expect(await count("SELECT count(*) AS n FROM sessions WHERE user_id = 'kept-user'")).toBe(2);
+  } finally {
+    await one.cleanup();
   }
 });

@@ -108,12 +108,28 @@ for (const groupProtocol of ['classic', 'consumer'] as const) describe(`consumer
     const waiting = await topicFor('rt-resume-waiting', 2);
     await waiting.send(events(50));
     const pings: boolean[] = [];
+    const steps: string[] = [];
+    const rehearsed: SessionCompleted[][] = [];
     const sink = new RecordingSink();
-    const pinged: BatchSink = { name: sink.name, write: (e) => sink.write(e), ping: async () => void pings.push(first.consumer.isJoined?.() ?? false) };
-    const first = startConsumer(waiting, pinged);
+    const pinged: BatchSink = {
+      name: sink.name,
+      write: (e) => sink.write(e),
+      ping: async () => void pings.push(first.consumer.isJoined?.() ?? false),
+      rehearse: async (e) => {
+        steps.push(`rehearse joined=${first.consumer.isJoined?.() ?? false}`);
+        rehearsed.push([...e]);
+      },
+    };
+    const first = startConsumer(waiting, pinged, { rehearsalEvents: 40, beforeJoin: () => steps.push(`beforeJoin joined=${first.consumer.isJoined?.() ?? false}`) });
     await first.consumer.start();
     await first.consumer.whenCaughtUp(30_000);
     expect(pings[0]).toBe(false); // the store was asked before the member held any partition
+    // Then the rehearsal (made-up events, never written), then the hook, all before the join.
+    expect(steps).toEqual(['rehearse joined=false', 'beforeJoin joined=false']);
+    expect(rehearsed.map((b) => b.length)).toEqual([40]);
+    expect(rehearsed[0]!.every((e) => e.data.userId.startsWith('rehearsal.'))).toBe(true);
+    expect(sink.events.some((e) => e.data.userId.startsWith('rehearsal.'))).toBe(false);
+    expect(sink.events).toHaveLength(50);
     expect(await metricValue(first.registry, 'consumer_rebalance_resume_seconds')).toBe(1);
 
     // Joined with nothing waiting: the first commit only says when traffic came, not counted.
