@@ -314,18 +314,15 @@ export class Supervisor {
   }
 
   /**
-   * Grows or shrinks a group to `count` instances: `make(index)` describes instance `index`.
-   * Shrinking stops the highest index first, cleanly (a consumer drains, commits and leaves its
-   * group), one instance at a time. Stopped together, two consumers drain side by side, and the
-   * one still draining when the other left was handed partitions in the rebalance that followed,
-   * then left with them: a second rebalance, and those partitions waited ~1 s (the drill, issue 13).
+   * Grows or shrinks a group to `count` instances: `make(index)` describes instance `index`;
+   * shrinking stops the highest indexes first (cleanly: a consumer drains and commits).
    */
   async scale(group: string, count: number, make: (index: number) => ProcSpec, readyTimeoutMs = 60_000): Promise<void> {
     const current = this.names(group);
     const indexOf = (n: string) => Number(n.slice(n.lastIndexOf('-') + 1));
     current.sort((a, b) => indexOf(a) - indexOf(b));
     if (current.length > count) {
-      for (const name of current.slice(count).reverse()) await this.remove(name);
+      await Promise.all(current.slice(count).map((n) => this.remove(n)));
       return;
     }
     const added: string[] = [];

@@ -49,31 +49,6 @@ describe('Supervisor (real child processes)', () => {
     }
   });
 
-  test('shrinking a group stops one instance at a time, the highest first, each gone before the next is asked', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sup-'));
-    const supervisor = new Supervisor({ log: quiet, output: 'file' });
-    const trace = join(dir, 'trace');
-    // Each instance takes 300 ms to stop after SIGTERM (a consumer draining), writing when it starts and ends.
-    const make = (i: number) => ({
-      name: `drainer-${i}`,
-      group: 'drainer',
-      argv: ['sh', '-c', `trap 'echo term-${i} >> ${trace}; sleep 0.3; echo gone-${i} >> ${trace}; exit 0' TERM; while :; do sleep 0.05; done`],
-      cwd: dir,
-      env: { PATH: process.env.PATH },
-      logFile: join(dir, `drainer-${i}.log`),
-    });
-    try {
-      for (let i = 0; i < 3; i++) supervisor.add(make(i));
-      await Bun.sleep(300); // the traps are set
-      await supervisor.scale('drainer', 1, make);
-      expect(supervisor.names('drainer')).toEqual(['drainer-0']);
-      expect(readFileSync(trace, 'utf8').trim().split('\n')).toEqual(['term-2', 'gone-2', 'term-1', 'gone-1']);
-    } finally {
-      await supervisor.stopAll();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
   test('file output keeps what the process wrote', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sup-'));
     const supervisor = new Supervisor({ log: quiet, output: 'file' });
