@@ -79,7 +79,7 @@ export function heartbeatIntervalOf(options: Pick<ConsumerOptions, 'sessionTimeo
  * only when chosen: @platformatic/kafka compiles its option validators (ajv) when it loads, which
  * costs a starting process several times kafkajs's whole load.
  */
-async function groupSourceOf(options: ConsumerOptions): Promise<GroupSource> {
+async function groupSourceOf(options: ConsumerOptions, leaving: () => boolean): Promise<GroupSource> {
   const fetchMinBytes = options.fetchMinBytes ?? 1;
   const fetchMaxWaitMs = options.fetchMaxWaitMs ?? Math.min(500, Math.max(10, options.batchMaxWaitMs));
   const fromBeginning = options.fromBeginning ?? false;
@@ -108,6 +108,7 @@ async function groupSourceOf(options: ConsumerOptions): Promise<GroupSource> {
     heartbeatIntervalMs: heartbeatIntervalOf(options),
     fetchMinBytes,
     fetchMaxWaitMs,
+    leaving,
   });
 }
 
@@ -449,7 +450,7 @@ export function createConsumer(options: ConsumerOptions): RunningConsumer {
       // the run loop retries the write as it would any other.
       await (sink.warm ?? sink.ping)?.call(sink).catch((error: unknown) => log.warn({ error: describeError(error) }, 'the store did not answer before joining; writes will retry'));
       await rehearse();
-      source = await groupSourceOf(options);
+      source = await groupSourceOf(options, () => stopping);
       options.beforeJoin?.();
       log.info({ protocol }, 'connected to the broker and the store; joining the group');
       await source.start({

@@ -16,6 +16,8 @@ export interface KafkajsSourceOptions {
   readonly heartbeatIntervalMs: number;
   readonly fetchMinBytes: number;
   readonly fetchMaxWaitMs: number;
+  /** True once the member is stopping: a rejoin meanwhile asks for no partitions (sticky-assigner.ts). */
+  readonly leaving?: () => boolean;
 }
 
 /**
@@ -54,7 +56,7 @@ export function kafkajsSource(options: KafkajsSourceOptions): GroupSource {
     maxBytes: FETCH_MAX_BYTES,
     retry: CONSUMER_RETRY,
     // Sticky first; round-robin while a member of an older version is still in the group.
-    partitionAssigners: [stickyAssigner(() => ({ [topic]: owned })), PartitionAssigners.roundRobin],
+    partitionAssigners: [stickyAssigner(() => ({ [topic]: owned }), options.leaving), PartitionAssigners.roundRobin],
   });
 
   return {

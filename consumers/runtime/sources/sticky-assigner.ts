@@ -14,7 +14,8 @@
  * eager, so members still pause at each rebalance, but fewer partitions change hands.
  *
  * Each member tells the group leader what it owns in its subscription's userData (JSON,
- * `{ "owned": { topic: [partitions] } }`); the leader runs `stickyAssign` per topic. Members list
+ * `{ "owned": { topic: [partitions] } }`, plus `"leaving": true` while it stops); the leader runs
+ * `stickyAssign` per topic. Members list
  * this assigner before round-robin, so a group of mixed versions agrees on round-robin until
  * every member knows this one.
  */
@@ -27,15 +28,25 @@ export interface MemberClaim {
   readonly id: string;
   /** What the member said it owned when it joined (may be stale, unknown or claimed twice). */
   readonly owned: readonly number[];
+  /**
+   * The member is stopping: it drains, commits and leaves, but a rebalance that starts meanwhile
+   * (another member left) has it rejoin. Given partitions then, it would leave with them and the
+   * group would rebalance again while they wait (the drill's scale-in, issue 13). It gets none,
+   * unless every member is leaving.
+   */
+  readonly leaving?: boolean;
 }
 
 /**
  * Pure: partitions -> member id -> its partitions, balanced (sizes differ by at most one) and
  * moving as few partitions as balance allows. Deterministic for the same input.
  */
-export function stickyAssign(partitions: readonly number[], members: readonly MemberClaim[]): Map<string, number[]> {
+export function stickyAssign(partitions: readonly number[], claims: readonly MemberClaim[]): Map<string, number[]> {
   const result = new Map<string, number[]>();
-  if (members.length === 0) return result;
+  if (claims.length === 0) return result;
+  const staying = claims.filter((m) => m.leaving !== true);
+  const members = staying.length > 0 ? staying : claims;
+  for (const m of claims) result.set(m.id, []); // a leaving member: nothing
   const ids = [...new Set(members.map((m) => m.id))].sort();
   const all = [...new Set(partitions)].sort((a, b) => a - b);
   const exists = new Set(all);
@@ -82,9 +93,19 @@ export function stickyAssign(partitions: readonly number[], members: readonly Me
   return result;
 }
 
-/** The userData a member joins with: what it owns now, per topic. */
-export function encodeOwned(owned: Readonly<Record<string, readonly number[]>>): Buffer {
-  return Buffer.from(JSON.stringify({ owned }));
+/** The userData a member joins with: what it owns now, per topic, and whether it is leaving. */
+export function encodeOwned(owned: Readonly<Record<string, readonly number[]>>, leaving = false): Buffer {
+  return Buffer.from(JSON.stringify(leaving ? { owned, leaving } : { owned }));
+}
+
+/** Whether a member's userData says it is leaving; anything unreadable says no. */
+export function decodeLeaving(userData: Buffer | null | undefined): boolean {
+  if (!userData || userData.length === 0) return false;
+  try {
+    return (JSON.parse(userData.toString('utf8')) as { leaving?: unknown }).leaving === true;
+  } catch {
+    return false;
+  }
 }
 
 /** A member's claim from its userData; anything unreadable claims nothing (it is only a hint). */
@@ -100,22 +121,22 @@ export function decodeOwned(userData: Buffer | null | undefined, topic: string):
 }
 
 /**
- * The kafkajs adapter. `owned` is read at every join: the member's assignment since its last
- * join (empty after a crash or before the first one).
+ * The kafkajs adapter. `owned` and `leaving` are read at every join: the member's assignment
+ * since its last join (empty after a crash or before the first one), and whether it is stopping.
  */
-export function stickyAssigner(owned: () => Readonly<Record<string, readonly number[]>>): PartitionAssigner {
+export function stickyAssigner(owned: () => Readonly<Record<string, readonly number[]>>, leaving: () => boolean = () => false): PartitionAssigner {
   return ({ cluster }) => ({
     name: STICKY_ASSIGNER_NAME,
     version: VERSION,
     protocol({ topics }) {
-      return { name: STICKY_ASSIGNER_NAME, metadata: AssignerProtocol.MemberMetadata.encode({ version: VERSION, topics, userData: encodeOwned(owned()) }) };
+      return { name: STICKY_ASSIGNER_NAME, metadata: AssignerProtocol.MemberMetadata.encode({ version: VERSION, topics, userData: encodeOwned(owned(), leaving()) }) };
     },
     async assign({ members, topics }) {
       const metadata = members.map((m) => ({ id: m.memberId, meta: AssignerProtocol.MemberMetadata.decode(m.memberMetadata) }));
       const perMember = new Map<string, Record<string, number[]>>(members.map((m) => [m.memberId, {}]));
       for (const topic of topics) {
         const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId);
-        const claims = metadata.filter((m) => m.meta?.topics.includes(topic) ?? true).map((m) => ({ id: m.id, owned: decodeOwned(m.meta?.userData, topic) }));
+        const claims = metadata.filter((m) => m.meta?.topics.includes(topic) ?? true).map((m) => ({ id: m.id, owned: decodeOwned(m.meta?.userData, topic), leaving: decodeLeaving(m.meta?.userData) }));
         for (const [id, parts] of stickyAssign(partitions, claims)) perMember.get(id)![topic] = parts;
       }
       return [...perMember].map(([memberId, assignment]) => ({

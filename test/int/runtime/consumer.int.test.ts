@@ -13,6 +13,7 @@ import type { GroupProtocol } from '../../../consumers/runtime/group-source.ts';
 import { createTestTopic, type TestTopic } from '../../support/kafka.ts';
 import { waitFor } from '../../support/process.ts';
 import { testConsumerOptions } from '../../support/consumers.ts';
+import { createLogger } from '../../../src/kernel/observability/logger.ts';
 
 const cleanups = registerCleanups();
 
@@ -254,5 +255,66 @@ for (const groupProtocol of ['classic', 'consumer'] as const) describe(`consumer
     const { consumer } = startConsumer(t, sink);
     await consumer.start();
     await expect(consumer.whenCaughtUp(1_000)).rejects.toThrow(/did not catch up/);
+  });
+});
+
+describe('consumer runtime (real Kafka, classic group protocol): scale-in', () => {
+  beforeAll(() => {
+    protocol = 'classic';
+  });
+
+  test('a member still draining when its group rebalances rejoins with no partitions: the others take them all at once', async () => {
+    const t = await topicFor('rt-leaving', 4);
+    // Each member's assignments, read from its own "joined the group" log lines.
+    const joins = new Map<string, number[][]>();
+    const loggerFor = (name: string) =>
+      createLogger({ LOG_LEVEL: 'info' }, {}, {
+        write(line: string) {
+          const entry = JSON.parse(line) as { msg?: string; partitions?: number[] };
+          if (entry.msg === 'joined the group') joins.set(name, [...(joins.get(name) ?? []), entry.partitions ?? []]);
+        },
+      });
+    const last = (name: string) => joins.get(name)?.at(-1);
+    const fast = { heartbeatIntervalMs: 250, sessionTimeoutMs: 6_000 };
+
+    const a = startConsumer(t, new RecordingSink(), { ...fast, logger: loggerFor('a') });
+    await a.consumer.start();
+    await waitFor('a joined with every partition', () => last('a')?.length === 4, 20_000);
+
+    // b's writes hang once `holding` is set, so its stop() stays in the drain.
+    let holding = false;
+    let writing = false;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const bSink: BatchSink = {
+      name: 'b',
+      write: async () => {
+        if (!holding) return;
+        writing = true;
+        await held;
+      },
+    };
+    const b = startConsumer(t, bSink, { ...fast, logger: loggerFor('b') });
+    await b.consumer.start();
+    await waitFor('a and b share the partitions', () => (last('b')?.length ?? 0) > 0 && (last('a')?.length ?? 0) < 4, 20_000);
+    holding = true;
+    await t.send(events(400, 80)); // 80 users: every partition gets some
+    await waitFor('b is writing a batch', () => writing, 20_000);
+    const bStopped = b.consumer.stop(); // drains: held in that write
+
+    // A third member joins while b drains: the group rebalances and b rejoins, saying it leaves.
+    const bJoins = joins.get('b')!.length;
+    const c = startConsumer(t, new RecordingSink(), { ...fast, logger: loggerFor('c') });
+    await c.consumer.start();
+    await waitFor('b rejoined while draining', () => joins.get('b')!.length > bJoins, 20_000);
+    expect(last('b')).toEqual([]);
+    await waitFor('a and c hold every partition', () => [...(last('a') ?? []), ...(last('c') ?? [])].length === 4, 20_000);
+    expect([...last('a')!, ...last('c')!].sort()).toEqual([0, 1, 2, 3]);
+
+    release();
+    await bStopped;
+    // Whatever b had not committed is read again by its new owners: nothing is lost.
+    await a.consumer.whenCaughtUp(30_000);
+    await expectCommittedAtHighWatermarks(t);
   });
 });

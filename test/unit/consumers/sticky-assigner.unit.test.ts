@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { AssignerProtocol } from 'kafkajs';
-import { decodeOwned, encodeOwned, STICKY_ASSIGNER_NAME, stickyAssign, stickyAssigner } from '../../../consumers/runtime/sources/sticky-assigner.ts';
+import { decodeLeaving, decodeOwned, encodeOwned, STICKY_ASSIGNER_NAME, stickyAssign, stickyAssigner } from '../../../consumers/runtime/sources/sticky-assigner.ts';
 
 const six = [0, 1, 2, 3, 4, 5];
 const asObject = (m: Map<string, number[]>) => Object.fromEntries(m);
@@ -45,6 +45,35 @@ describe('stickyAssign', () => {
     expect(asObject(stickyAssign(six, [{ id: 'b', owned: three.get('b')! }]))).toEqual({ b: six });
   });
 
+  test('a leaving member (stopping while the group rebalances) gets nothing; what it owned is dealt to the others', () => {
+    // 3 -> 1, stopped one at a time: c left, b is draining when a and b rejoin.
+    const out = stickyAssign(six, [
+      { id: 'a', owned: [0, 1, 2] },
+      { id: 'b', owned: [3, 4, 5], leaving: true },
+    ]);
+    expect(asObject(out)).toEqual({ a: six, b: [] });
+    // Two staying, one leaving: balanced over the two, each keeping its own.
+    const two = stickyAssign(six, [
+      { id: 'a', owned: [0, 3] },
+      { id: 'b', owned: [1, 4], leaving: true },
+      { id: 'c', owned: [2, 5] },
+    ]);
+    expect(two.get('b')).toEqual([]);
+    expect(two.get('a')!.length).toBe(3);
+    expect(two.get('c')!.length).toBe(3);
+    expect(two.get('a')).toEqual(expect.arrayContaining([0, 3]));
+    expect(two.get('c')).toEqual(expect.arrayContaining([2, 5]));
+    expect([...two.get('a')!, ...two.get('c')!].sort()).toEqual(six);
+  });
+
+  test('when every member is leaving, the partitions are still assigned (someone must own them)', () => {
+    const out = stickyAssign(six, [
+      { id: 'a', owned: [0, 1, 2], leaving: true },
+      { id: 'b', owned: [3, 4, 5], leaving: true },
+    ]);
+    expect(asObject(out)).toEqual({ a: [0, 1, 2], b: [3, 4, 5] });
+  });
+
   test('balanced whatever the claims: sizes differ by at most one, every partition once', () => {
     const r = stickyAssign([0, 1, 2, 3, 4, 5, 6], [{ id: 'a', owned: [0, 1, 2, 3, 4, 5, 6] }, { id: 'b', owned: [] }, { id: 'c', owned: [] }]);
     const sizes = [...r.values()].map((ps) => ps.length).sort();
@@ -83,6 +112,14 @@ describe('the claim a member joins with', () => {
     expect(decodeOwned(Buffer.from(JSON.stringify({ owned: { t: [1, -1, 'x', 2.5] } })), 't')).toEqual([1]);
     expect(decodeOwned(undefined, 't')).toEqual([]);
   });
+
+  test('says whether the member is leaving; an older member (no flag) or unreadable data is staying', () => {
+    expect(decodeLeaving(encodeOwned({ t: [1] }, true))).toBe(true);
+    expect(decodeOwned(encodeOwned({ t: [1] }, true), 't')).toEqual([1]);
+    expect(decodeLeaving(encodeOwned({ t: [1] }))).toBe(false);
+    expect(decodeLeaving(Buffer.from('not json'))).toBe(false);
+    expect(decodeLeaving(undefined)).toBe(false);
+  });
 });
 
 describe('the kafkajs adapter', () => {
@@ -101,5 +138,17 @@ describe('the kafkajs adapter', () => {
     const out = await leader.assign({ members, topics: ['t'] });
     const decoded = Object.fromEntries(out.map((o) => [o.memberId, AssignerProtocol.MemberAssignment.decode(o.memberAssignment)?.assignment['t']]));
     expect(decoded).toEqual({ 'm-1': [0, 1], 'm-2': [2, 3], 'm-3': [4, 5] });
+  });
+
+  test('a member that says it is leaving, when it rejoins, is given nothing by the leader', async () => {
+    const owns: Record<string, Record<string, number[]>> = { 'm-1': { t: [0, 1, 2] }, 'm-2': { t: [3, 4, 5] } };
+    const leaving: Record<string, boolean> = { 'm-1': false, 'm-2': true };
+    const members = Object.keys(owns).map((id) => {
+      const sub = stickyAssigner(() => owns[id]!, () => leaving[id]!)({ cluster, groupId: 'g', logger }).protocol({ topics: ['t'] });
+      return { memberId: id, memberMetadata: sub.metadata as unknown as Buffer };
+    });
+    const out = await stickyAssigner(() => ({}))({ cluster, groupId: 'g', logger }).assign({ members, topics: ['t'] });
+    const decoded = Object.fromEntries(out.map((o) => [o.memberId, AssignerProtocol.MemberAssignment.decode(o.memberAssignment)?.assignment['t']]));
+    expect(decoded).toEqual({ 'm-1': six, 'm-2': [] });
   });
 });
