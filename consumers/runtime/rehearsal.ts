@@ -50,7 +50,7 @@ export function rehearsalMessages(count: number, now: number): Buffer[] {
       occurredAt: completedAt,
       receivedAt: new Date(now).toISOString(),
       ...(i % 3 === 0 ? { requestHash: requestHashOf(data) } : {}),
-      data: version === 1 ? { ...data, clientVersion: undefined } : data,
+      data, // v1 events (even i) carry no clientVersion, as v1 cannot
     };
     messages.push(Buffer.from(JSON.stringify(event)));
   }

@@ -98,26 +98,25 @@ export function encodeOwned(owned: Readonly<Record<string, readonly number[]>>, 
   return Buffer.from(JSON.stringify(leaving ? { owned, leaving } : { owned }));
 }
 
+/** A member's userData as JSON, or undefined when there is none or it is unreadable (it is only a hint). */
+function parseUserData(userData: Buffer | null | undefined): { owned?: Record<string, unknown>; leaving?: unknown } | undefined {
+  if (!userData || userData.length === 0) return undefined;
+  try {
+    return JSON.parse(userData.toString('utf8')) as { owned?: Record<string, unknown>; leaving?: unknown };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether a member's userData says it is leaving; anything unreadable says no. */
 export function decodeLeaving(userData: Buffer | null | undefined): boolean {
-  if (!userData || userData.length === 0) return false;
-  try {
-    return (JSON.parse(userData.toString('utf8')) as { leaving?: unknown }).leaving === true;
-  } catch {
-    return false;
-  }
+  return parseUserData(userData)?.leaving === true;
 }
 
 /** A member's claim from its userData; anything unreadable claims nothing (it is only a hint). */
 export function decodeOwned(userData: Buffer | null | undefined, topic: string): number[] {
-  if (!userData || userData.length === 0) return [];
-  try {
-    const parsed = JSON.parse(userData.toString('utf8')) as { owned?: Record<string, unknown> };
-    const list = parsed.owned?.[topic];
-    return Array.isArray(list) ? list.filter((p): p is number => Number.isInteger(p) && p >= 0) : [];
-  } catch {
-    return [];
-  }
+  const list = parseUserData(userData)?.owned?.[topic];
+  return Array.isArray(list) ? list.filter((p): p is number => Number.isInteger(p) && p >= 0) : [];
 }
 
 /**
